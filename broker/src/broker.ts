@@ -1,0 +1,241 @@
+import {
+  type BrokerConfig,
+  type BrokerEndpoints,
+  Command,
+  decodeReady,
+  encodeControl,
+  encodePong,
+  JobBatch,
+  type Logger,
+  ProtocolError,
+  ResultBatch,
+  readCommand,
+  readJobs,
+  readResults,
+  SerialSender,
+  type Status,
+} from '@tokenserver/shared';
+import { Router } from 'zeromq';
+import { type Job, Scheduler, type SchedulerSink, type WorkerRecord } from './scheduler.js';
+
+interface Outgoing<B> {
+  peer: Buffer;
+  batch: B;
+}
+
+/**
+ * The broker process's sockets: a ROUTER for clients (frontend), a ROUTER for workers (backend),
+ * one receive loop each. Jobs and results are batched per peer and flushed once per event-loop turn.
+ */
+export class Broker implements SchedulerSink {
+  private readonly frontend: Router;
+  private readonly backend: Router;
+  private readonly toClients: SerialSender;
+  private readonly toWorkers: SerialSender;
+  private readonly scheduler: Scheduler;
+  private readonly jobsFor = new Map<string, Outgoing<JobBatch>>();
+  private readonly resultsFor = new Map<string, Outgoing<ResultBatch>>();
+  private readonly dirtyWorkers: Outgoing<JobBatch>[] = [];
+  private readonly dirtyClients: Outgoing<ResultBatch>[] = [];
+  private flushScheduled = false;
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly endpoints: BrokerEndpoints,
+    private readonly log: Logger,
+  ) {
+    const common = {
+      linger: 0,
+      mandatory: true,
+      sendTimeout: 0,
+      sendHighWaterMark: 10000,
+      receiveHighWaterMark: 10000,
+      maxMessageSize: config.max_message_bytes,
+      heartbeatInterval: config.heartbeat_interval_ms,
+      heartbeatTimeout: config.heartbeat_interval_ms * config.heartbeat_liveness,
+    };
+    this.frontend = new Router(common);
+    this.backend = new Router(common);
+    this.toClients = new SerialSender(this.frontend, (_message, err) => {
+      this.log.debug({ err: err.message }, 'reply to a departed client dropped');
+    });
+    this.toWorkers = new SerialSender(this.backend, (message, err) => this.onWorkerUnreachable(message, err));
+    this.scheduler = new Scheduler(
+      {
+        maxQueue: config.max_queue,
+        maxAttempts: config.max_attempts,
+        workerExpiryMs: config.heartbeat_interval_ms * config.heartbeat_liveness,
+      },
+      this,
+    );
+  }
+
+  /** Binds both sockets and starts serving. Rejects (EADDRINUSE…) without side effects on failure. */
+  async start(): Promise<void> {
+    await this.frontend.bind(this.endpoints.frontend);
+    await this.backend.bind(this.endpoints.backend);
+    this.ticker = setInterval(() => this.tick(), this.config.heartbeat_interval_ms);
+    void this.receiveFromClients();
+    void this.receiveFromWorkers();
+    this.log.info({ frontend: this.endpoints.frontend, backend: this.endpoints.backend }, 'broker listening');
+  }
+
+  stats() {
+    return this.scheduler.stats();
+  }
+
+  /** SIGTERM: answer new jobs BUSY, let in-flight jobs finish within the grace period, then close. */
+  async stop(graceMs = this.config.shutdown_grace_ms): Promise<void> {
+    this.scheduler.accepting = false;
+    const deadline = Date.now() + graceMs;
+    while (!this.scheduler.idle && Date.now() < deadline) await sleep(20);
+    if (!this.scheduler.idle) {
+      this.log.warn(this.scheduler.stats(), 'grace period over: abandoning jobs still held');
+      this.scheduler.abandonAll();
+    }
+    this.flush();
+    for (const worker of this.scheduler.workersToHeartbeat()) this.toWorkers.send([worker.id, DISCONNECT]);
+    await sleep(20); // let the last replies leave the process
+    clearInterval(this.ticker);
+    this.frontend.close();
+    this.backend.close();
+  }
+
+  // SchedulerSink: called synchronously by the scheduler; bytes leave at the next flush.
+
+  dispatch(worker: WorkerRecord, job: Job): void {
+    let out = this.jobsFor.get(worker.key);
+    if (!out) {
+      out = { peer: worker.id, batch: new JobBatch() };
+      this.jobsFor.set(worker.key, out);
+    }
+    if (out.batch.length === 0) this.dirtyWorkers.push(out);
+    out.batch.push(job.id, job.deadline, job.kind, job.body);
+    if (out.batch.length >= MAX_BATCH) this.toWorkers.send([out.peer, out.batch.take(Command.Jobs)]);
+    this.scheduleFlush();
+  }
+
+  reply(job: Job, status: Status, body?: Buffer): void {
+    const key = job.client.toString('latin1');
+    let out = this.resultsFor.get(key);
+    if (!out) {
+      out = { peer: job.client, batch: new ResultBatch() };
+      this.resultsFor.set(key, out);
+    }
+    if (out.batch.length === 0) this.dirtyClients.push(out);
+    out.batch.push(job.clientJobId, status, body);
+    if (out.batch.length >= MAX_BATCH) this.toClients.send([out.peer, out.batch.take(Command.Result)]);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    for (const out of this.dirtyWorkers) {
+      if (out.batch.length > 0) this.toWorkers.send([out.peer, out.batch.take(Command.Jobs)]);
+    }
+    for (const out of this.dirtyClients) {
+      if (out.batch.length > 0) this.toClients.send([out.peer, out.batch.take(Command.Result)]);
+    }
+    this.dirtyWorkers.length = 0;
+    this.dirtyClients.length = 0;
+    // Peers come and go (random routing ids); forget idle ones so the maps stay small.
+    if (this.resultsFor.size > 4096) this.resultsFor.clear();
+    if (this.jobsFor.size > 4096) this.jobsFor.clear();
+  };
+
+  private async receiveFromClients(): Promise<void> {
+    for await (const [peer, frame, extra] of this.frontend) {
+      try {
+        if (!frame || extra) throw new ProtocolError('expected exactly one frame after the routing id');
+        this.handleClient(peer as Buffer, frame as Buffer);
+      } catch (err) {
+        this.log.warn(
+          { err: (err as Error).message, peer: (peer as Buffer).toString('hex') },
+          'dropped malformed client frame',
+        );
+      }
+    }
+  }
+
+  private handleClient(peer: Buffer, frame: Buffer): void {
+    const command = readCommand(frame);
+    if (command === Command.Submit) {
+      const now = Date.now();
+      readJobs(frame, (id, deadline, kind, body) => this.scheduler.submit(peer, id, kind, deadline, body, now));
+    } else if (command === Command.Ping) {
+      this.toClients.send([peer, encodePong(this.scheduler.stats())]);
+    } else throw new ProtocolError(`unexpected command 0x${command.toString(16)} from a client`);
+  }
+
+  private async receiveFromWorkers(): Promise<void> {
+    for await (const [peer, frame, extra] of this.backend) {
+      try {
+        if (!frame || extra) throw new ProtocolError('expected exactly one frame after the routing id');
+        this.handleWorker(peer as Buffer, frame as Buffer);
+      } catch (err) {
+        this.log.warn(
+          { err: (err as Error).message, peer: (peer as Buffer).toString('hex') },
+          'dropped malformed worker frame',
+        );
+      }
+    }
+  }
+
+  private handleWorker(peer: Buffer, frame: Buffer): void {
+    const command = readCommand(frame);
+    const key = peer.toString('latin1');
+    const now = Date.now();
+    if (command === Command.Ready) {
+      const info = decodeReady(frame);
+      this.scheduler.ready(peer, key, info, now);
+      this.log.info({ worker: info.name, kinds: info.kinds, credit: info.credit }, 'worker ready');
+      return;
+    }
+    if (!this.scheduler.touch(key, now)) {
+      // Unknown worker (the broker restarted, or dropped it): it must register again.
+      if (command !== Command.Disconnect) this.toWorkers.send([peer, DISCONNECT]);
+      return;
+    }
+    if (command === Command.Done) {
+      readResults(frame, (id, status, body) => this.scheduler.done(key, id, status, body, now));
+      this.scheduler.refill(key, now);
+    } else if (command === Command.Disconnect) {
+      this.scheduler.leaving(key);
+      this.log.info({ worker: peer.toString('hex') }, 'worker leaving');
+    } else if (command !== Command.Heartbeat) {
+      throw new ProtocolError(`unexpected command 0x${command.toString(16)} from a worker`);
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const key of this.scheduler.expire(now)) {
+      this.log.warn(
+        { worker: Buffer.from(key, 'latin1').toString('hex') },
+        'worker silent too long: dropped, jobs requeued',
+      );
+    }
+    for (const worker of this.scheduler.workersToHeartbeat()) this.toWorkers.send([worker.id, HEARTBEAT]);
+  }
+
+  private onWorkerUnreachable(message: Buffer | Buffer[], err: Error): void {
+    const peer = (message as Buffer[])[0] as Buffer;
+    this.log.warn({ err: err.message, worker: peer.toString('hex') }, 'worker unreachable: dropped, jobs requeued');
+    this.scheduler.dropWorker(peer.toString('latin1'), Date.now());
+  }
+}
+
+const MAX_BATCH = 256;
+const HEARTBEAT = encodeControl(Command.Heartbeat);
+const DISCONNECT = encodeControl(Command.Disconnect);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { brokerEndpoints, createLogger, ensureRunDir, loadConfigOrExit } from '@tokenserver/shared';
+import { Command } from 'commander';
+import { Broker } from './broker.js';
+import { acquireRunLock } from './run-lock.js';
+
+const program = new Command('powerhose-broker')
+  .description('Routes jobs from web fronts to worker processes over ZeroMQ')
+  .option('-c, --config <path>', 'config file (default: $TOKENSERVER_CONFIG or config/default.toml)')
+  .showHelpAfterError()
+  .action(async (options: { config?: string }) => runBroker(options.config));
+
+async function runBroker(configPath?: string): Promise<void> {
+  const { config } = loadConfigOrExit(configPath);
+  const log = createLogger('broker', config);
+  const endpoints = brokerEndpoints(config.broker);
+  let releaseLock = () => {};
+  try {
+    if (endpoints.runDir) {
+      ensureRunDir(endpoints.runDir);
+      releaseLock = acquireRunLock(endpoints.runDir);
+    }
+    const broker = new Broker(config.broker, endpoints, log);
+    await broker.start();
+    const shutdown = async (signal: string) => {
+      log.info({ signal }, 'draining');
+      await broker.stop();
+      releaseLock();
+      log.info('broker stopped');
+      process.exit(0);
+    };
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+  } catch (err) {
+    releaseLock();
+    process.stderr.write(`powerhose-broker: ${describeStartError(err as NodeJS.ErrnoException)}\n`);
+    process.exit(1);
+  }
+}
+
+function describeStartError(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EADDRINUSE' || /in use/i.test(err.message)) {
+    return `address already in use (${err.message}); is another broker running on these endpoints?`;
+  }
+  return err.message;
+}
+
+await program.parseAsync();

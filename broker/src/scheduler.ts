@@ -1,0 +1,269 @@
+import { type ReadyInfo, Status } from '@tokenserver/shared';
+import { JobQueue } from './job-queue.js';
+
+// The broker's scheduling, free of sockets: which worker gets which job, and what the client hears.
+// Every job gets exactly one reply through `sink.reply`; the broker's socket code only moves bytes.
+
+export interface Job {
+  /** The broker's own id, the one workers see. */
+  readonly id: number;
+  readonly client: Buffer;
+  readonly clientJobId: number;
+  readonly kind: string;
+  readonly deadline: number;
+  readonly body: Buffer;
+  /** Dispatches so far. */
+  attempts: number;
+  worker: WorkerRecord | undefined;
+  /** Arrival order, to serve the oldest job first across kinds. */
+  readonly seq: number;
+}
+
+export interface WorkerRecord {
+  readonly id: Buffer;
+  readonly key: string;
+  readonly name: string;
+  readonly kinds: ReadonlySet<string>;
+  readonly credit: number;
+  readonly jobs: Set<Job>;
+  lastSeen: number;
+  /** LRU clock value of its last dispatch. */
+  lastUsed: number;
+  /** Said DISCONNECT: finishes what it has, gets nothing new. */
+  leaving: boolean;
+}
+
+export interface SchedulerSink {
+  dispatch(worker: WorkerRecord, job: Job): void;
+  reply(job: Job, status: Status, body?: Buffer): void;
+}
+
+export interface SchedulerOptions {
+  maxQueue: number;
+  maxAttempts: number;
+  /** A worker silent this long is dropped. */
+  workerExpiryMs: number;
+}
+
+export interface SchedulerStats {
+  liveWorkers: number;
+  queued: number;
+  inFlight: number;
+}
+
+export class Scheduler {
+  private readonly workers = new Map<string, WorkerRecord>();
+  private readonly queues = new Map<string, JobQueue<Job>>();
+  private readonly inFlight = new Map<number, Job>();
+  private queued = 0;
+  private nextJobId = 1;
+  private seq = 0;
+  private lruClock = 0;
+  /** False once shutdown began: new jobs are answered BUSY. */
+  accepting = true;
+
+  constructor(
+    private readonly options: SchedulerOptions,
+    private readonly sink: SchedulerSink,
+  ) {}
+
+  stats(): SchedulerStats {
+    let liveWorkers = 0;
+    for (const worker of this.workers.values()) if (!worker.leaving) liveWorkers++;
+    return { liveWorkers, queued: this.queued, inFlight: this.inFlight.size };
+  }
+
+  get idle(): boolean {
+    return this.queued === 0 && this.inFlight.size === 0;
+  }
+
+  submit(client: Buffer, clientJobId: number, kind: string, deadline: number, body: Buffer, now: number): void {
+    const job: Job = {
+      id: this.takeJobId(),
+      client,
+      clientJobId,
+      kind,
+      deadline,
+      body,
+      attempts: 0,
+      worker: undefined,
+      seq: this.seq++,
+    };
+    if (!this.accepting) return this.sink.reply(job, Status.Busy);
+    if (deadline <= now) return this.sink.reply(job, Status.Expired);
+    const worker = this.pickWorker(kind);
+    if (worker) return this.assign(worker, job);
+    if (!this.hasLiveWorkerFor(kind)) return this.sink.reply(job, Status.NoWorker);
+    if (this.queued >= this.options.maxQueue) return this.sink.reply(job, Status.Busy);
+    this.enqueue(job, false);
+  }
+
+  /** READY: a new worker, or a known one re-registering (its in-flight jobs stand). */
+  ready(id: Buffer, key: string, info: ReadyInfo, now: number): void {
+    const known = this.workers.get(key);
+    const worker: WorkerRecord = {
+      id,
+      key,
+      name: info.name,
+      kinds: new Set(info.kinds),
+      credit: info.credit,
+      jobs: known?.jobs ?? new Set(),
+      lastSeen: now,
+      lastUsed: known?.lastUsed ?? 0,
+      leaving: false,
+    };
+    for (const job of worker.jobs) job.worker = worker;
+    this.workers.set(key, worker);
+    this.pump(worker, now);
+  }
+
+  /** Any message from a worker proves it alive. Returns false for a worker the broker does not know. */
+  touch(key: string, now: number): boolean {
+    const worker = this.workers.get(key);
+    if (!worker) return false;
+    worker.lastSeen = now;
+    return true;
+  }
+
+  /** A result from a worker. Results for jobs it no longer holds (requeued elsewhere) are dropped. */
+  done(key: string, jobId: number, status: Status, body: Buffer, now: number): void {
+    const worker = this.workers.get(key);
+    const job = this.inFlight.get(jobId);
+    if (!worker || !job || job.worker !== worker) return;
+    worker.jobs.delete(job);
+    if (status === Status.Retry) this.retry(job, now);
+    else this.finish(job, status, body);
+  }
+
+  /** Called after a batch of results: gives the worker's freed credit to queued jobs. */
+  refill(key: string, now: number): void {
+    const worker = this.workers.get(key);
+    if (worker) this.pump(worker, now);
+  }
+
+  leaving(key: string): void {
+    const worker = this.workers.get(key);
+    if (worker) worker.leaving = true;
+  }
+
+  /** The worker is gone (expired, unreachable): every job it held goes to another worker. */
+  dropWorker(key: string, now: number): void {
+    const worker = this.workers.get(key);
+    if (!worker) return;
+    this.workers.delete(key);
+    const jobs = [...worker.jobs].sort((a, b) => b.seq - a.seq);
+    for (const job of jobs) this.retry(job, now);
+  }
+
+  /** Periodic: drop silent workers, answer EXPIRED for queued jobs past their deadline. */
+  expire(now: number): string[] {
+    const dropped: string[] = [];
+    for (const worker of this.workers.values()) {
+      if (now - worker.lastSeen > this.options.workerExpiryMs) dropped.push(worker.key);
+    }
+    for (const key of dropped) this.dropWorker(key, now);
+    for (const queue of this.queues.values()) {
+      const expired = queue.removeWhere((job) => job.deadline <= now);
+      this.queued -= expired.length;
+      for (const job of expired) this.sink.reply(job, Status.Expired);
+    }
+    return dropped;
+  }
+
+  workersToHeartbeat(): IterableIterator<WorkerRecord> {
+    return this.workers.values();
+  }
+
+  /** Shutdown past its grace period: every job still held is answered BUSY. */
+  abandonAll(): void {
+    for (const queue of this.queues.values())
+      for (const job of queue.removeWhere(() => true)) this.finish(job, Status.Busy);
+    this.queued = 0;
+    for (const job of [...this.inFlight.values()]) this.finish(job, Status.Busy);
+  }
+
+  private takeJobId(): number {
+    const id = this.nextJobId;
+    this.nextJobId = id === 0xffffffff ? 1 : id + 1;
+    return id;
+  }
+
+  private retry(job: Job, now: number): void {
+    job.worker = undefined;
+    this.inFlight.delete(job.id);
+    if (job.attempts >= this.options.maxAttempts) return this.sink.reply(job, Status.WorkerLost);
+    if (job.deadline <= now) return this.sink.reply(job, Status.Expired);
+    const worker = this.pickWorker(job.kind);
+    if (worker) this.assign(worker, job);
+    else if (this.hasLiveWorkerFor(job.kind)) this.enqueue(job, true);
+    else this.sink.reply(job, Status.NoWorker);
+  }
+
+  private finish(job: Job, status: Status, body?: Buffer): void {
+    this.inFlight.delete(job.id);
+    job.worker?.jobs.delete(job);
+    job.worker = undefined;
+    this.sink.reply(job, status, body);
+  }
+
+  private assign(worker: WorkerRecord, job: Job): void {
+    job.attempts++;
+    job.worker = worker;
+    worker.jobs.add(job);
+    worker.lastUsed = ++this.lruClock;
+    this.inFlight.set(job.id, job);
+    this.sink.dispatch(worker, job);
+  }
+
+  /** The least recently used worker with free credit that serves `kind`. */
+  private pickWorker(kind: string): WorkerRecord | undefined {
+    let best: WorkerRecord | undefined;
+    for (const worker of this.workers.values()) {
+      if (worker.leaving || worker.jobs.size >= worker.credit || !worker.kinds.has(kind)) continue;
+      if (!best || worker.lastUsed < best.lastUsed) best = worker;
+    }
+    return best;
+  }
+
+  private hasLiveWorkerFor(kind: string): boolean {
+    for (const worker of this.workers.values()) if (!worker.leaving && worker.kinds.has(kind)) return true;
+    return false;
+  }
+
+  private enqueue(job: Job, front: boolean): void {
+    let queue = this.queues.get(job.kind);
+    if (!queue) {
+      queue = new JobQueue<Job>();
+      this.queues.set(job.kind, queue);
+    }
+    if (front) queue.unshift(job);
+    else queue.push(job);
+    this.queued++;
+  }
+
+  /** Fills the worker's free credit from the queues of its kinds, oldest job first. */
+  private pump(worker: WorkerRecord, now: number): void {
+    if (this.queued === 0 || worker.leaving) return;
+    while (worker.jobs.size < worker.credit) {
+      const queue = this.oldestQueueFor(worker);
+      if (!queue) return;
+      const job = queue.shift() as Job;
+      this.queued--;
+      if (job.deadline <= now) this.sink.reply(job, Status.Expired);
+      else this.assign(worker, job);
+    }
+  }
+
+  private oldestQueueFor(worker: WorkerRecord): JobQueue<Job> | undefined {
+    let best: JobQueue<Job> | undefined;
+    let bestSeq = Number.POSITIVE_INFINITY;
+    for (const kind of worker.kinds) {
+      const head = this.queues.get(kind)?.peek();
+      if (head && head.seq < bestSeq) {
+        bestSeq = head.seq;
+        best = this.queues.get(kind);
+      }
+    }
+    return best;
+  }
+}

@@ -1,0 +1,7 @@
+import type { JobHandler } from './job-handler.js';
+
+/** Returns its body: the broker's round-trip benchmark and liveness probe. */
+export const echoJob: JobHandler = {
+  kind: 'echo',
+  run: (body) => body,
+};

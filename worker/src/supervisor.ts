@@ -1,0 +1,116 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import type { Logger } from '@tokenserver/shared';
+
+export interface SupervisorOptions {
+  processes: number;
+  configPath?: string;
+  /** Recycle each process after about this many jobs (0 = never). */
+  maxJobs: number;
+  /** Recycle each process after about this many seconds (0 = never). */
+  maxAgeS: number;
+  restartBackoffMs: number;
+  restartBackoffMaxMs: number;
+  /** How long children may drain on SIGTERM before they are killed. */
+  stopGraceMs: number;
+  log: Logger;
+}
+
+interface Slot {
+  child: ChildProcess | undefined;
+  startedAt: number;
+  backoffMs: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+const WORKER_MAIN = new URL('./worker-main.js', import.meta.url);
+/** A child that lived this long before crashing restarts without backoff. */
+const STABLE_AFTER_MS = 10_000;
+const JITTER = 0.1;
+
+/**
+ * Keeps N worker processes running: restarts crashed ones with exponential backoff, replaces
+ * recycled ones as soon as they start draining, and drains them all on stop.
+ */
+export class Supervisor {
+  private readonly slots: Slot[] = [];
+  private readonly children = new Set<ChildProcess>();
+  private stopping = false;
+
+  constructor(private readonly options: SupervisorOptions) {}
+
+  get pids(): number[] {
+    return [...this.children].map((child) => child.pid as number);
+  }
+
+  start(): void {
+    for (let i = 0; i < this.options.processes; i++) {
+      const slot: Slot = {
+        child: undefined,
+        startedAt: 0,
+        backoffMs: this.options.restartBackoffMs,
+        restartTimer: undefined,
+      };
+      this.slots.push(slot);
+      this.spawn(slot);
+    }
+  }
+
+  /** SIGTERM every child, wait for them to drain (killing stragglers after the grace period). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const slot of this.slots) clearTimeout(slot.restartTimer);
+    const exits = [...this.children].map((child) => exited(child));
+    for (const child of this.children) child.kill('SIGTERM');
+    const killer = setTimeout(() => {
+      for (const child of this.children) child.kill('SIGKILL');
+    }, this.options.stopGraceMs + 2000);
+    await Promise.all(exits);
+    clearTimeout(killer);
+  }
+
+  private spawn(slot: Slot): void {
+    slot.restartTimer = undefined;
+    const child = fork(WORKER_MAIN, [], { env: this.childEnv(), stdio: 'inherit' });
+    slot.child = child;
+    slot.startedAt = Date.now();
+    this.children.add(child);
+    child.on('message', (message: { type?: string }) => {
+      if (message?.type === 'draining' && slot.child === child && !this.stopping) {
+        this.options.log.info({ pid: child.pid }, 'worker recycling: starting its replacement');
+        this.spawn(slot);
+      }
+    });
+    child.on('exit', (code, signal) => this.onExit(slot, child, code, signal));
+  }
+
+  private onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.children.delete(child);
+    if (this.stopping || slot.child !== child) return; // draining or replaced: nothing to do
+    const livedMs = Date.now() - slot.startedAt;
+    slot.backoffMs = livedMs > STABLE_AFTER_MS ? this.options.restartBackoffMs : slot.backoffMs;
+    this.options.log.warn({ pid: child.pid, code, signal, restartInMs: slot.backoffMs }, 'worker exited: restarting');
+    slot.child = undefined;
+    slot.restartTimer = setTimeout(() => this.spawn(slot), slot.backoffMs);
+    slot.backoffMs = Math.min(slot.backoffMs * 2, this.options.restartBackoffMaxMs);
+  }
+
+  private childEnv(): NodeJS.ProcessEnv {
+    const { maxJobs, maxAgeS, configPath } = this.options;
+    return {
+      ...process.env,
+      POWERHOSE_WORKER_CONFIG: configPath ?? '',
+      POWERHOSE_WORKER_MAX_JOBS: String(maxJobs > 0 ? Math.round(jittered(maxJobs)) : 0),
+      POWERHOSE_WORKER_MAX_AGE_MS: String(maxAgeS > 0 ? Math.round(jittered(maxAgeS * 1000)) : 0),
+    };
+  }
+}
+
+/** Spreads recycling so that processes started together do not all drain at once. */
+function jittered(value: number): number {
+  return value * (1 + Math.random() * JITTER);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}

@@ -1,0 +1,153 @@
+import { hostname } from 'node:os';
+import {
+  Command,
+  type Config,
+  encodeControl,
+  encodeReady,
+  type Logger,
+  ProtocolError,
+  readCommand,
+  SerialSender,
+} from '@tokenserver/shared';
+import { Dealer } from 'zeromq';
+import { Executor } from './executor.js';
+import { jobHandlers } from './jobs/index.js';
+
+export interface WorkerProcessOptions {
+  config: Config;
+  backend: string;
+  log: Logger;
+  /** Recycle after this many jobs (0 = never). */
+  maxJobs: number;
+  /** Recycle after this many milliseconds (0 = never). */
+  maxAgeMs: number;
+  /** Told when the process starts draining, so a supervisor can start its replacement. */
+  onDraining?: () => void;
+}
+
+/**
+ * One worker process's link to the broker: READY on start and whenever the broker does not know
+ * it, heartbeats from the socket thread (so they flow while a job runs), jobs handed to the
+ * job thread, DONE frames passed back. Draining says DISCONNECT and waits for held jobs.
+ */
+export class WorkerProcess {
+  private readonly socket: Dealer;
+  private readonly sender: SerialSender;
+  private readonly executor: Executor;
+  private readonly ready: Buffer;
+  private readonly heartbeatMs: number;
+  private readonly brokerExpiryMs: number;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private lastHeardFromBroker = Date.now();
+  private draining = false;
+  private paused = false;
+
+  constructor(private readonly options: WorkerProcessOptions) {
+    const { broker, worker } = options.config;
+    this.heartbeatMs = broker.heartbeat_interval_ms;
+    this.brokerExpiryMs = broker.heartbeat_interval_ms * broker.heartbeat_liveness;
+    this.socket = new Dealer({
+      linger: 0,
+      immediate: true,
+      sendTimeout: 0,
+      sendHighWaterMark: 10000,
+      receiveHighWaterMark: 10000,
+      maxMessageSize: broker.max_message_bytes,
+      reconnectInterval: 100,
+      reconnectMaxInterval: 1000,
+      heartbeatInterval: broker.heartbeat_interval_ms,
+      heartbeatTimeout: this.brokerExpiryMs,
+    });
+    this.sender = new SerialSender(this.socket, () => {}); // nothing to do: the broker re-sends what it misses
+    this.ready = encodeReady({
+      credit: worker.concurrency,
+      kinds: [...jobHandlers.keys()],
+      name: `${hostname()}:${process.pid}`,
+    });
+    this.executor = new Executor(
+      {
+        config: options.config,
+        hungJobGraceMs: worker.hung_job_grace_ms,
+        stallMs: Math.max(250, this.heartbeatMs / 2),
+      },
+      {
+        onDone: (frame) => this.afterDone(frame),
+        onStallChange: (stalled) => this.onStallChange(stalled),
+      },
+    );
+  }
+
+  start(): void {
+    this.socket.connect(this.options.backend);
+    this.sender.send(this.ready);
+    this.timers.push(setInterval(() => this.heartbeat(), this.heartbeatMs));
+    if (this.options.maxAgeMs > 0) {
+      this.timers.push(setTimeout(() => this.drain('max age reached'), this.options.maxAgeMs));
+    }
+    void this.receiveLoop();
+    this.options.log.info({ backend: this.options.backend, kinds: [...jobHandlers.keys()] }, 'worker started');
+  }
+
+  /** Stops taking jobs, waits for held ones (bounded), then closes. Resolves when closed. */
+  async drain(reason: string, graceMs = this.options.config.broker.shutdown_grace_ms): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.options.log.info({ reason, holding: this.executor.holding }, 'draining');
+    this.options.onDraining?.();
+    this.sender.send(DISCONNECT);
+    const deadline = Date.now() + graceMs;
+    while (this.executor.holding > 0 && Date.now() < deadline) await sleep(10);
+    await sleep(20); // let the last DONE frame leave
+    for (const timer of this.timers) clearInterval(timer);
+    await this.executor.close();
+    this.socket.close();
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for await (const [frame] of this.socket) {
+      this.lastHeardFromBroker = Date.now();
+      try {
+        this.handle(readCommand(frame as Buffer), frame as Buffer);
+      } catch (err) {
+        this.options.log.warn({ err: (err as Error).message }, 'dropped malformed broker frame');
+      }
+    }
+  }
+
+  private handle(command: Command, frame: Buffer): void {
+    if (command === Command.Jobs) this.executor.run(frame);
+    else if (command === Command.Disconnect) {
+      // The broker does not know us (it restarted, or thought us dead): register again.
+      if (!this.draining && !this.paused) this.sender.send(this.ready);
+    } else if (command !== Command.Heartbeat) {
+      throw new ProtocolError(`unexpected command 0x${command.toString(16)} from the broker`);
+    }
+  }
+
+  private heartbeat(): void {
+    const silentFor = Date.now() - this.lastHeardFromBroker;
+    // A silent broker may be a new one that never heard of us: READY doubles as the probe.
+    this.sender.send(silentFor > this.brokerExpiryMs && !this.draining && !this.paused ? this.ready : HEARTBEAT);
+  }
+
+  private afterDone(frame: Buffer): void {
+    this.sender.send(frame);
+    const { maxJobs } = this.options;
+    if (maxJobs > 0 && this.executor.jobsCompleted >= maxJobs) void this.drain('max jobs reached');
+  }
+
+  /** A stalled job thread takes no new jobs: the broker is told to skip us until it recovers. */
+  private onStallChange(stalled: boolean): void {
+    if (this.draining) return;
+    this.paused = stalled;
+    this.sender.send(stalled ? DISCONNECT : this.ready);
+    this.options.log.warn({ stalled }, stalled ? 'job thread stalled: paused' : 'job thread recovered: resumed');
+  }
+}
+
+const HEARTBEAT = encodeControl(Command.Heartbeat);
+const DISCONNECT = encodeControl(Command.Disconnect);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
