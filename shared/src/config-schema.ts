@@ -48,12 +48,63 @@ export const LogSection = z
   })
   .strict();
 
+const domainName = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a domain name, optionally with ":port"')
+  .transform((value) => value.toLowerCase());
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+
+export const BrowserIdSection = z
+  .object({
+    audiences: z.array(z.string().min(1)).default([]),
+    trusted_issuers: z.array(domainName).default([]),
+    allowed_issuers: z.array(domainName).default([]),
+    issuer_urls: z.record(z.string().min(1), httpUrl).default({}),
+    timeout_ms: positiveInt.default(5000),
+    cache_ttl_s: positiveInt.default(3600),
+    negative_cache_ttl_s: z.number().int().nonnegative().default(30),
+    cache_max_entries: positiveInt.default(1000),
+    max_delegations: z.number().int().min(0).max(10).default(6),
+    leeway_s: z.number().int().nonnegative().default(60),
+    max_assertion_bytes: positiveInt.default(16384),
+  })
+  .strict();
+
+export const OAuthSection = z
+  .object({
+    jwks_url: httpUrl.default('https://oauth.accounts.firefox.com/v1/jwks'),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+    scope: z.string().min(1).default('https://identity.mozilla.com/apps/oldsync'),
+    email_domain: domainName.default('api.accounts.firefox.com'),
+    issuer: z.string().min(1).optional(),
+    require_exp: z.boolean().default(true),
+    leeway_s: z.number().int().nonnegative().default(60),
+    timeout_ms: positiveInt.default(5000),
+    jwks_cooldown_ms: z.number().int().nonnegative().default(30000),
+    jwks_cache_max_age_s: positiveInt.default(600),
+    max_token_bytes: positiveInt.default(8192),
+  })
+  .strict();
+
+export const TokensSection = z
+  .object({
+    duration: positiveInt.default(3600),
+    master_secret: z.string().min(16).optional(),
+    derive_node_secrets: z.boolean().default(true),
+    secrets_file: z.string().min(1).optional(),
+    metrics_secret: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     broker: BrokerSection,
     worker: WorkerSection.prefault({}),
     web: WebSection.prefault({}),
     log: LogSection.prefault({}),
+    browserid: BrowserIdSection.prefault({}),
+    oauth: OAuthSection.prefault({}),
+    tokens: TokensSection.prefault({}),
   })
   .strict();
 
@@ -61,3 +112,6 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type BrokerConfig = Config['broker'];
 export type WorkerConfig = Config['worker'];
 export type WebConfig = Config['web'];
+export type BrowserIdConfig = Config['browserid'];
+export type OAuthConfig = Config['oauth'];
+export type TokensConfig = Config['tokens'];
