@@ -1,4 +1,5 @@
 export { EXIT_CONFIG, loadConfigOrExit } from './cli-support.js';
+export * from './client.js';
 export * from './config.js';
 export * from './endpoints.js';
 export * from './errors.js';

@@ -1,7 +1,10 @@
 // The job thread of a worker process: runs handlers so that a long job never blocks the
 // process's socket loop and heartbeats. Receives JOBS frames, answers with DONE frames.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Command, type Config, ResultBatch, readJobs, Status } from '@tokenserver/shared';
+import type { Config } from '@tokenserver/shared';
+// Not the package index: it loads zeromq, whose addon blocks a second thread while the
+// process's sockets are open. Everything this thread imports must stay free of zeromq.
+import { Command, ResultBatch, readJobs, Status } from '@tokenserver/shared/protocol';
 import { jobHandlers } from './jobs/index.js';
 import { MalformedJobError } from './jobs/job-handler.js';
 

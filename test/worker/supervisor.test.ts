@@ -1,0 +1,83 @@
+import type { PowerhoseClient } from '@tokenserver/shared';
+import { expect } from 'chai';
+import { ClusterEnv, outcomes, waitForWorkers } from '../support/powerhose.js';
+import { eventually, type RunningProcess, runToExit } from '../support/processes.js';
+
+/** Worker pids the supervisor reported as started, from the workers' own "worker started" lines. */
+function workerPids(supervisor: RunningProcess): number[] {
+  return supervisor
+    .logLines()
+    .filter((line) => line.msg === 'worker started')
+    .map((line) => line.pid as number);
+}
+
+describe('powerhose-worker supervisor', function () {
+  this.timeout(30_000);
+  let cluster: ClusterEnv;
+  let procs: RunningProcess[];
+  let client: PowerhoseClient;
+
+  beforeEach(async () => {
+    cluster = await ClusterEnv.create('ipc');
+    procs = [await cluster.startBroker()];
+    client = cluster.client();
+  });
+
+  afterEach(async () => {
+    client.close();
+    await Promise.all(procs.map((proc) => proc.stop('SIGKILL')));
+    cluster.cleanup();
+  });
+
+  it('starts N processes; running it again adds workers without restarting the broker', async () => {
+    procs.push(cluster.startSupervisor(['--processes', '2']));
+    await waitForWorkers(client, 2);
+    procs.push(cluster.startSupervisor(['-n', '1']));
+    await waitForWorkers(client, 3);
+    expect(String(await client.submit('echo', Buffer.from('ok')))).to.equal('ok');
+  });
+
+  it('restarts a crashed worker', async () => {
+    const supervisor = cluster.startSupervisor(['-n', '1']);
+    procs.push(supervisor);
+    await waitForWorkers(client, 1);
+    const [first] = workerPids(supervisor);
+    process.kill(first as number, 'SIGKILL');
+    const second = await eventually(() => workerPids(supervisor).find((pid) => pid !== first));
+    expect(second).to.be.a('number');
+    await eventually(
+      () => client.brokerStatus().last?.liveWorkers === 1 && client.submit('echo', Buffer.from('x')),
+      5000,
+    );
+  });
+
+  it('recycles a worker after --max-jobs, starting its replacement first, with no job lost', async () => {
+    const supervisor = cluster.startSupervisor(['-n', '1', '--max-jobs', '50']);
+    procs.push(supervisor);
+    await waitForWorkers(client, 1);
+    const result = await outcomes(
+      Array.from({ length: 300 }, (_, i) => client.submit('echo', Buffer.from(String(i)), 8000)),
+    );
+    expect(result.errors).to.deep.equal({});
+    await eventually(() => workerPids(supervisor).length >= 2);
+    await supervisor.waitForOutput(/worker recycling/);
+  });
+
+  it('drains on SIGTERM: the running job completes, then every process exits 0', async () => {
+    const supervisor = cluster.startSupervisor(['-n', '1']);
+    procs.push(supervisor);
+    await waitForWorkers(client, 1);
+    const job = client.submit('burn', Buffer.from('300'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const exit = supervisor.stop('SIGTERM');
+    expect(String(await job)).to.equal('300');
+    expect((await exit).code).to.equal(0);
+    await eventually(() => client.brokerStatus().last?.liveWorkers === 0, 3000);
+  });
+
+  it('rejects bad arguments with a message and exit code 2', async () => {
+    const result = await runToExit(process.execPath, ['worker/dist/cli.js', '--processes', 'many'], cluster.env);
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.match(/--processes.*'many' is invalid.*expected a whole number/s);
+  });
+});
