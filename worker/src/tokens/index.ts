@@ -1,0 +1,2 @@
+export * from './secrets-source.js';
+export * from './sign.js';
