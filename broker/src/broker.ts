@@ -12,9 +12,9 @@ import {
   readCommand,
   readJobs,
   readResults,
-  SerialSender,
   type Status,
 } from '@tokenserver/shared';
+import { SerialSender } from '@tokenserver/shared/serial-sender';
 import { Router } from 'zeromq';
 import { type Job, Scheduler, type SchedulerSink, type WorkerRecord } from './scheduler.js';
 
@@ -206,6 +206,8 @@ export class Broker implements SchedulerSink {
     if (command === Command.Done) {
       readResults(frame, (id, status, body) => this.scheduler.done(key, id, status, body, now));
       this.scheduler.refill(key, now);
+    } else if (command === Command.Pause) {
+      this.scheduler.pause(key);
     } else if (command === Command.Disconnect) {
       this.scheduler.leaving(key);
       this.log.info({ worker: peer.toString('hex') }, 'worker leaving');

@@ -31,6 +31,8 @@ export interface WorkerRecord {
   lastUsed: number;
   /** Said DISCONNECT: finishes what it has, gets nothing new. */
   leaving: boolean;
+  /** Said PAUSE (its job thread is stalled): skipped, but still counted live, until READY. */
+  paused: boolean;
 }
 
 export interface SchedulerSink {
@@ -47,6 +49,7 @@ export interface SchedulerOptions {
 
 export interface SchedulerStats {
   liveWorkers: number;
+  pausedWorkers: number;
   queued: number;
   inFlight: number;
 }
@@ -69,8 +72,13 @@ export class Scheduler {
 
   stats(): SchedulerStats {
     let liveWorkers = 0;
-    for (const worker of this.workers.values()) if (!worker.leaving) liveWorkers++;
-    return { liveWorkers, queued: this.queued, inFlight: this.inFlight.size };
+    let pausedWorkers = 0;
+    for (const worker of this.workers.values()) {
+      if (worker.leaving) continue;
+      liveWorkers++;
+      if (worker.paused) pausedWorkers++;
+    }
+    return { liveWorkers, pausedWorkers, queued: this.queued, inFlight: this.inFlight.size };
   }
 
   get idle(): boolean {
@@ -111,6 +119,7 @@ export class Scheduler {
       lastSeen: now,
       lastUsed: known?.lastUsed ?? 0,
       leaving: false,
+      paused: false,
     };
     for (const job of worker.jobs) job.worker = worker;
     this.workers.set(key, worker);
@@ -144,6 +153,11 @@ export class Scheduler {
   leaving(key: string): void {
     const worker = this.workers.get(key);
     if (worker) worker.leaving = true;
+  }
+
+  pause(key: string): void {
+    const worker = this.workers.get(key);
+    if (worker) worker.paused = true;
   }
 
   /** The worker is gone (expired, unreachable): every job it held goes to another worker. */
@@ -219,7 +233,7 @@ export class Scheduler {
   private pickWorker(kind: string): WorkerRecord | undefined {
     let best: WorkerRecord | undefined;
     for (const worker of this.workers.values()) {
-      if (worker.leaving || worker.jobs.size >= worker.credit || !worker.kinds.has(kind)) continue;
+      if (worker.leaving || worker.paused || worker.jobs.size >= worker.credit || !worker.kinds.has(kind)) continue;
       if (!best || worker.lastUsed < best.lastUsed) best = worker;
     }
     return best;
@@ -243,7 +257,7 @@ export class Scheduler {
 
   /** Fills the worker's free credit from the queues of its kinds, oldest job first. */
   private pump(worker: WorkerRecord, now: number): void {
-    if (this.queued === 0 || worker.leaving) return;
+    if (this.queued === 0 || worker.leaving || worker.paused) return;
     while (worker.jobs.size < worker.credit) {
       const queue = this.oldestQueueFor(worker);
       if (!queue) return;

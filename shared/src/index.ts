@@ -1,10 +1,12 @@
+// Everything here is free of zeromq, so job threads may import it: zeromq's addon blocks a
+// second thread while the process's sockets are open. Socket code lives in
+// '@tokenserver/shared/client' and '@tokenserver/shared/serial-sender'.
 export { EXIT_CONFIG, loadConfigOrExit } from './cli-support.js';
-export * from './client.js';
 export * from './config.js';
 export * from './endpoints.js';
 export * from './errors.js';
 export { createLogger, type Logger } from './log.js';
 export * from './node-secrets.js';
 export * from './protocol.js';
-export { SerialSender } from './serial-sender.js';
+export * from './token-jobs.js';
 export * from './tokenlib.js';

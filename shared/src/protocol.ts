@@ -10,9 +10,10 @@
 //   result batch = u16 count, count × (u32 id, u8 status, u32 body_len, body)
 //
 // Client → broker: SUBMIT (job batch), PING.
-// Broker → client: RESULT (result batch), PONG (u32 live workers, u32 queued, u32 in flight).
-// Worker → broker: READY (u16 credit, u8 n, n × (u8 len, kind), u8 len, name), HEARTBEAT,
-//                  DONE (result batch), DISCONNECT (the worker is leaving: send it nothing more).
+// Broker → client: RESULT (result batch), PONG (u32 live workers, u32 paused, u32 queued, u32 in flight).
+// Worker → broker: READY (u16 credit, u8 n, n × (u8 len, kind), u8 len, name; also "resume"),
+//                  HEARTBEAT, DONE (result batch), PAUSE (alive but its job thread is stalled:
+//                  skip it until the next READY), DISCONNECT (the worker is leaving: send it nothing more).
 // Broker → worker: JOBS (job batch), HEARTBEAT, DISCONNECT (unknown worker: send READY again).
 //
 // All integers are big-endian. A deadline is milliseconds since the Unix epoch.
@@ -30,6 +31,7 @@ export const Command = {
   Jobs: 0x12,
   Done: 0x13,
   Disconnect: 0x14,
+  Pause: 0x15,
 } as const;
 export type Command = (typeof Command)[keyof typeof Command];
 
@@ -56,7 +58,10 @@ const JOB_FIXED = 4 + 8 + 1 + 4;
 const RESULT_FIXED = 4 + 1 + 4;
 
 export interface PongInfo {
+  /** Registered and not leaving (paused ones included). */
   liveWorkers: number;
+  /** Live but skipped until their job thread recovers. */
+  pausedWorkers: number;
   queued: number;
   inFlight: number;
 }
@@ -298,20 +303,22 @@ export function decodeReady(frame: Buffer): ReadyInfo {
 }
 
 export function encodePong(info: PongInfo): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + 12);
+  const out = Buffer.allocUnsafe(HEADER + 16);
   out[0] = PROTOCOL_VERSION;
   out[1] = Command.Pong;
   out.writeUInt32BE(info.liveWorkers, HEADER);
-  out.writeUInt32BE(info.queued, HEADER + 4);
-  out.writeUInt32BE(info.inFlight, HEADER + 8);
+  out.writeUInt32BE(info.pausedWorkers, HEADER + 4);
+  out.writeUInt32BE(info.queued, HEADER + 8);
+  out.writeUInt32BE(info.inFlight, HEADER + 12);
   return out;
 }
 
 export function decodePong(frame: Buffer): PongInfo {
-  if (frame.length !== HEADER + 12) throw new ProtocolError('malformed PONG');
+  if (frame.length !== HEADER + 16) throw new ProtocolError('malformed PONG');
   return {
     liveWorkers: frame.readUInt32BE(HEADER),
-    queued: frame.readUInt32BE(HEADER + 4),
-    inFlight: frame.readUInt32BE(HEADER + 8),
+    pausedWorkers: frame.readUInt32BE(HEADER + 4),
+    queued: frame.readUInt32BE(HEADER + 8),
+    inFlight: frame.readUInt32BE(HEADER + 12),
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Command, encodeControl, JobBatch, type PowerhoseClient, PROTOCOL_VERSION } from '@tokenserver/shared';
+import { Command, encodeControl, JobBatch, PROTOCOL_VERSION } from '@tokenserver/shared';
+import type { PowerhoseClient } from '@tokenserver/shared/client';
 import { expect } from 'chai';
 import { Dealer } from 'zeromq';
 import { ClusterEnv, outcomes, type Transport, waitForWorkers } from '../support/powerhose.js';
@@ -97,7 +98,7 @@ for (const transport of ['ipc', 'tcp'] as Transport[]) {
       const { client } = await start();
       const hung = client.submit('burn', Buffer.from('3000'), 800);
       // Its job thread stalls; the worker tells the broker to skip it.
-      await eventually(() => client.brokerStatus().last?.liveWorkers === 1, 2000);
+      await eventually(() => client.brokerStatus().last?.pausedWorkers === 1, 2000);
       const others = Array.from({ length: 20 }, () => client.submit('echo', Buffer.from('x'), 1000));
       const result = await outcomes([hung, ...others]);
       expect(result.errors).to.deep.equal({ ERR_JOB_TIMEOUT: 1 });

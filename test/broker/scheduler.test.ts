@@ -130,6 +130,18 @@ describe('Scheduler', () => {
     submit(2);
     expect(dispatched.map((d) => d.worker)).to.deep.equal(['b']);
     expect(replies).to.deep.equal([{ job: 2, status: Status.Busy }]);
-    expect(scheduler.stats()).to.deep.equal({ liveWorkers: 1, queued: 0, inFlight: 1 });
+    expect(scheduler.stats()).to.deep.equal({ liveWorkers: 1, pausedWorkers: 0, queued: 0, inFlight: 1 });
+  });
+
+  it('skips a paused worker but still counts it live: jobs queue instead of failing, and run when it resumes', () => {
+    const { scheduler, dispatched, replies, addWorker, submit } = setup();
+    addWorker('a', 5);
+    scheduler.pause('a');
+    submit(1);
+    expect(dispatched).to.deep.equal([]);
+    expect(replies).to.deep.equal([]);
+    expect(scheduler.stats()).to.include({ liveWorkers: 1, pausedWorkers: 1, queued: 1 });
+    addWorker('a', 5, ['echo'], 1); // READY again: resumed
+    expect(dispatched.map((d) => d.worker)).to.deep.equal(['a']);
   });
 });

@@ -43,7 +43,7 @@ describe('Powerhose wire format', () => {
     ]);
     const ready = { credit: 64, kinds: ['echo', 'burn'], name: 'host:1' };
     expect(decodeReady(encodeReady(ready))).to.deep.equal(ready);
-    const pong = { liveWorkers: 3, queued: 4, inFlight: 5 };
+    const pong = { liveWorkers: 3, pausedWorkers: 1, queued: 4, inFlight: 5 };
     expect(decodePong(encodePong(pong))).to.deep.equal(pong);
   });
 

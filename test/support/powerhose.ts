@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PowerhoseClient } from '@tokenserver/shared';
+import { PowerhoseClient } from '@tokenserver/shared/client';
 import { REPO_ROOT, RunningProcess } from './processes.js';
 
 export type Transport = 'ipc' | 'tcp';

@@ -1,4 +1,4 @@
-import type { PowerhoseClient } from '@tokenserver/shared';
+import type { PowerhoseClient } from '@tokenserver/shared/client';
 import { expect } from 'chai';
 import { ClusterEnv, outcomes, waitForWorkers } from '../support/powerhose.js';
 import { eventually, type RunningProcess, runToExit } from '../support/processes.js';

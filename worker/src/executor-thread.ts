@@ -1,12 +1,10 @@
 // The job thread of a worker process: runs handlers so that a long job never blocks the
 // process's socket loop and heartbeats. Receives JOBS frames, answers with DONE frames.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Config } from '@tokenserver/shared';
-// Not the package index: it loads zeromq, whose addon blocks a second thread while the
-// process's sockets are open. Everything this thread imports must stay free of zeromq.
-import { Command, ResultBatch, readJobs, Status } from '@tokenserver/shared/protocol';
+// Everything this thread imports must stay free of zeromq (see shared/src/index.ts).
+import { Command, type Config, ResultBatch, readJobs, Status } from '@tokenserver/shared';
 import { jobHandlers } from './jobs/index.js';
-import { MalformedJobError } from './jobs/job-handler.js';
+import { type JobRunner, MalformedJobError } from './jobs/job-handler.js';
 
 export interface ExecutorThreadData {
   config: Config;
@@ -19,11 +17,15 @@ export type FromThread = { done: Uint8Array } | { tick: true };
 const port = parentPort;
 if (!port) throw new Error('executor-thread must run as a worker thread');
 const { config, tickMs } = workerData as ExecutorThreadData;
+const runners = new Map(jobHandlers.map((handler) => [handler.kind, createRunner(handler.kind, handler.create)]));
 const results = new ResultBatch();
 let flushScheduled = false;
 
-// Proof of life: the process notices when this loop is blocked (a long or hung job).
-setInterval(() => port.postMessage({ tick: true } satisfies FromThread), tickMs);
+// Proof of life: the process notices when this loop is blocked (a long or hung job). The first
+// tick goes out before any job runs, so a job that blocks at once is still seen as a stall.
+const tick = () => port.postMessage({ tick: true } satisfies FromThread);
+tick();
+setInterval(tick, tickMs);
 
 port.on('message', (message: ToThread) => {
   const frame = Buffer.from(message.jobs.buffer, message.jobs.byteOffset, message.jobs.byteLength);
@@ -33,10 +35,10 @@ port.on('message', (message: ToThread) => {
 
 function runJob(id: number, deadline: number, kind: string, body: Buffer): void {
   if (deadline <= Date.now()) return results.push(id, Status.Expired);
-  const handler = jobHandlers.get(kind);
-  if (!handler) return results.push(id, Status.BadJob, Buffer.from(`unknown job kind ${kind}`));
+  const run = runners.get(kind);
+  if (!run) return results.push(id, Status.BadJob, Buffer.from(`unknown job kind ${kind}`));
   try {
-    const answer = handler.run(body, { deadline, config });
+    const answer = run(body, deadline);
     if (answer instanceof Promise) {
       answer.then(
         (value) => finishLater(id, Status.Ok, value),
@@ -45,6 +47,19 @@ function runJob(id: number, deadline: number, kind: string, body: Buffer): void 
     } else results.push(id, Status.Ok, answer);
   } catch (err) {
     results.push(id, ...statusOf(err));
+  }
+}
+
+/** A handler that cannot start (say, a missing secret) fails its jobs with the reason, not the thread. */
+function createRunner(kind: string, create: (config: Config) => JobRunner): JobRunner {
+  try {
+    return create(config);
+  } catch (err) {
+    const reason = `${kind} jobs cannot run: ${(err as Error).message}`;
+    process.stderr.write(`${reason}\n`);
+    return () => {
+      throw new Error(reason);
+    };
   }
 }
 

@@ -31,6 +31,11 @@ export class Executor {
   private stalled = false;
   private readonly watchdog: NodeJS.Timeout;
   private completed = 0;
+  private markUp: () => void = () => {};
+  /** Resolves once the first job thread has loaded its handlers. */
+  readonly up: Promise<void> = new Promise((resolve) => {
+    this.markUp = resolve;
+  });
 
   constructor(
     private readonly options: ExecutorOptions,
@@ -72,7 +77,10 @@ export class Executor {
 
   private onThreadMessage(message: FromThread): void {
     this.lastHeard = Date.now();
-    this.threadUp = true;
+    if (!this.threadUp) {
+      this.threadUp = true;
+      this.markUp();
+    }
     if (this.stalled) this.setStalled(false);
     if ('done' in message) {
       const frame = Buffer.from(message.done.buffer, message.done.byteOffset, message.done.byteLength);

@@ -1,5 +1,6 @@
 // Entry point of one worker process, forked by the supervisor (`powerhose-worker`).
 import { brokerEndpoints, createLogger, loadConfigOrExit } from '@tokenserver/shared';
+import { loadTokenSecrets } from './tokens/secrets-source.js';
 import { WorkerProcess } from './worker-process.js';
 
 export interface WorkerMainArgs {
@@ -20,6 +21,7 @@ function argsFromEnv(): WorkerMainArgs {
 const args = argsFromEnv();
 const { config } = loadConfigOrExit(args.configPath);
 const log = createLogger('worker', config);
+ensureTokenSecrets();
 const worker = new WorkerProcess({
   config,
   backend: brokerEndpoints(config.broker).backend,
@@ -28,6 +30,21 @@ const worker = new WorkerProcess({
   maxAgeMs: args.maxAgeMs,
   onDraining: () => process.send?.({ type: 'draining' }),
 });
+
+/** Secrets not configured are generated once into the run directory (never a built-in default). */
+function ensureTokenSecrets(): void {
+  try {
+    const { generated } = loadTokenSecrets(config.tokens, config.broker.run_dir, { create: true });
+    for (const file of generated.filter((f) => f.created)) {
+      log.warn(
+        { path: file.path },
+        'no token secret configured: generated one (set [tokens] master_secret to share it with nodes)',
+      );
+    }
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'token secrets unavailable: sign-token jobs will fail');
+  }
+}
 
 async function stop(reason: string): Promise<void> {
   await worker.drain(reason);
@@ -38,4 +55,4 @@ process.once('SIGTERM', () => void stop('SIGTERM'));
 process.once('SIGINT', () => void stop('SIGINT'));
 // The supervisor is gone (even kill -9): finish what we hold and leave.
 process.once('disconnect', () => void stop('supervisor gone'));
-worker.start();
+await worker.start();

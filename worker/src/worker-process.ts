@@ -7,11 +7,11 @@ import {
   type Logger,
   ProtocolError,
   readCommand,
-  SerialSender,
 } from '@tokenserver/shared';
+import { SerialSender } from '@tokenserver/shared/serial-sender';
 import { Dealer } from 'zeromq';
 import { Executor } from './executor.js';
-import { jobHandlers } from './jobs/index.js';
+import { jobKinds } from './jobs/index.js';
 
 export interface WorkerProcessOptions {
   config: Config;
@@ -61,7 +61,7 @@ export class WorkerProcess {
     this.sender = new SerialSender(this.socket, () => {}); // nothing to do: the broker re-sends what it misses
     this.ready = encodeReady({
       credit: worker.concurrency,
-      kinds: [...jobHandlers.keys()],
+      kinds: [...jobKinds],
       name: `${hostname()}:${process.pid}`,
     });
     this.executor = new Executor(
@@ -77,15 +77,17 @@ export class WorkerProcess {
     );
   }
 
-  start(): void {
+  /** Connects, and says READY once the job thread can take jobs. */
+  async start(): Promise<void> {
     this.socket.connect(this.options.backend);
+    await this.executor.up;
     this.sender.send(this.ready);
     this.timers.push(setInterval(() => this.heartbeat(), this.heartbeatMs));
     if (this.options.maxAgeMs > 0) {
       this.timers.push(setTimeout(() => this.drain('max age reached'), this.options.maxAgeMs));
     }
     void this.receiveLoop();
-    this.options.log.info({ backend: this.options.backend, kinds: [...jobHandlers.keys()] }, 'worker started');
+    this.options.log.info({ backend: this.options.backend, kinds: jobKinds }, 'worker started');
   }
 
   /** Stops taking jobs, waits for held ones (bounded), then closes. Resolves when closed. */
@@ -140,13 +142,14 @@ export class WorkerProcess {
   private onStallChange(stalled: boolean): void {
     if (this.draining) return;
     this.paused = stalled;
-    this.sender.send(stalled ? DISCONNECT : this.ready);
+    this.sender.send(stalled ? PAUSE : this.ready);
     this.options.log.warn({ stalled }, stalled ? 'job thread stalled: paused' : 'job thread recovered: resumed');
   }
 }
 
 const HEARTBEAT = encodeControl(Command.Heartbeat);
 const DISCONNECT = encodeControl(Command.Disconnect);
+const PAUSE = encodeControl(Command.Pause);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

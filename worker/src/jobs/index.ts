@@ -1,8 +1,11 @@
 import { burnJob } from './burn.js';
 import { echoJob } from './echo.js';
 import type { JobHandler } from './job-handler.js';
+import { signTokenJob } from './sign-token.js';
+import { verifyBrowserIdJob } from './verify-browserid.js';
+import { verifyOAuthJob } from './verify-oauth.js';
 
-/** Every job kind a worker serves, by kind. Add a handler module here to serve a new kind. */
-export const jobHandlers: ReadonlyMap<string, JobHandler> = new Map(
-  [echoJob, burnJob].map((handler) => [handler.kind, handler]),
-);
+/** Every job kind a worker serves. Add a handler module here to serve a new kind. */
+export const jobHandlers: readonly JobHandler[] = [echoJob, burnJob, verifyBrowserIdJob, verifyOAuthJob, signTokenJob];
+
+export const jobKinds: readonly string[] = jobHandlers.map((handler) => handler.kind);

@@ -1,19 +1,34 @@
 import type { Config } from '@tokenserver/shared';
 
-/** What a handler knows about the job it runs. */
-export interface JobContext {
-  /** Milliseconds since the epoch after which nobody waits for the answer. */
-  readonly deadline: number;
-  readonly config: Config;
-}
+/** Runs one job: the same body gives the same answer, so a retry on another worker is safe. */
+export type JobRunner = (body: Buffer, deadline: number) => Buffer | Promise<Buffer>;
 
-/** One kind of job. Handlers are pure: the same body gives the same answer, so retries are safe. */
+/** One kind of job. `create` runs once per job thread, so a runner may keep its own caches. */
 export interface JobHandler {
   readonly kind: string;
-  run(body: Buffer, context: JobContext): Buffer | Promise<Buffer>;
+  create(config: Config): JobRunner;
 }
 
-/** Thrown by a handler for a body it cannot parse: the client gets a BadJobError, not a JobFailedError. */
+/** Thrown by a runner for a body it cannot parse: the client gets a BadJobError, not a JobFailedError. */
 export class MalformedJobError extends Error {
   readonly code = 'ERR_MALFORMED_JOB';
+}
+
+/** Parses a JSON job body, turning any failure into MalformedJobError. */
+export function parseJsonBody<T>(body: Buffer, isValid: (value: Record<string, unknown>) => boolean): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new MalformedJobError('job body is not JSON');
+  }
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    !isValid(value as Record<string, unknown>)
+  ) {
+    throw new MalformedJobError('job body does not have the expected fields');
+  }
+  return value as T;
 }
