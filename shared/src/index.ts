@@ -9,4 +9,5 @@ export { createLogger, type Logger } from './log.js';
 export * from './node-secrets.js';
 export * from './protocol.js';
 export * from './token-jobs.js';
+export * from './token-secrets-source.js';
 export * from './tokenlib.js';
