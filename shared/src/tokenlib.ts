@@ -197,6 +197,11 @@ function checkExpiry(payload: TokenPayload, now: number = Date.now()): void {
   if (payload.expires <= now / 1000) throw new ExpiredTokenError('token has expired');
 }
 
+/** `fxa_kid`: the 13-digit keys-changed-at (or generation) timestamp and the raw client state in base64url. */
+export function formatFxaKid(timestampMs: number, clientStateHex: string): string {
+  return `${String(timestampMs).padStart(13, '0')}-${Buffer.from(clientStateHex, 'hex').toString('base64url')}`;
+}
+
 export function toBase64UrlPadded(bytes: Uint8Array): string {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
   return text + '='.repeat((4 - (text.length % 4)) % 4);

@@ -81,7 +81,5 @@ export function effectiveDuration(maxS: number, requested?: string | number): nu
   return Number.isInteger(value) && value > 0 && value < maxS ? value : maxS;
 }
 
-/** `fxa_kid`: the 13-digit keys-changed-at (or generation) timestamp and the raw client state in base64url. */
-export function formatFxaKid(timestampMs: number, clientStateHex: string): string {
-  return `${String(timestampMs).padStart(13, '0')}-${Buffer.from(clientStateHex, 'hex').toString('base64url')}`;
-}
+// formatFxaKid moved to shared (the web front builds fxa_kid); re-exported for existing callers.
+export { formatFxaKid } from '@tokenserver/shared';

@@ -1,0 +1,66 @@
+import type { Config, Logger } from '@tokenserver/shared';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { apiErrors } from './api-errors.js';
+import type { Store } from './db/store.js';
+import { discoveryDocument } from './discovery.js';
+import { addHealthRoutes, type VersionDocument } from './health-routes.js';
+import { sendError, sendJson } from './responses.js';
+import { ServiceCatalogue } from './service-catalogue.js';
+import { type JobClient, TokenJobs } from './token-jobs-client.js';
+import { answerInternalError, tokenRoute } from './token-route.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'web' | 'browserid' | 'oauth' | 'assignment'>;
+  store: Store;
+  jobs: JobClient;
+  log: Logger;
+  version: VersionDocument;
+  /** How long the service list is cached (default 10 s). */
+  serviceCacheTtlMs?: number;
+}
+
+const TOKEN_PATH = '/1.0/:application/:version';
+const ALLOW_GET = { Allow: 'GET, HEAD' };
+
+/** The HTTP API. No middleware runs before the token route: Express's own per-request cost is the largest here. */
+export function createApp(deps: AppDeps): Express {
+  const { config, store, log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+
+  const services = new ServiceCatalogue(store, deps.serviceCacheTtlMs);
+  app.get(
+    TOKEN_PATH,
+    tokenRoute({
+      store,
+      services,
+      jobs: new TokenJobs(deps.jobs, config.web.job_timeout_ms),
+      log,
+      retryAfterS: config.web.retry_after_s,
+      allowNewUsers: config.assignment.allow_new_users,
+      maxCredentialBytes: { browserid: config.browserid.max_assertion_bytes, bearer: config.oauth.max_token_bytes },
+    }),
+  );
+  app.get('/', async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      sendJson(res, 200, JSON.stringify(discoveryDocument(config, await services.versions(), req)));
+    } catch (err) {
+      next(err);
+    }
+  });
+  addHealthRoutes(app, { store, jobs: deps.jobs, retryAfterS: config.web.retry_after_s, version: deps.version });
+
+  for (const path of [TOKEN_PATH, '/', '/__lbheartbeat__', '/__heartbeat__', '/__version__']) {
+    app.all(path, (_req: Request, res: Response) => sendError(res, apiErrors.methodNotAllowed(), ALLOW_GET));
+  }
+  app.use((_req: Request, res: Response) => sendError(res, apiErrors.notFound()));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    // Express reports unreadable paths (bad percent-encoding) with a 4xx status.
+    const status = (err as { status?: unknown } | null)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) sendError(res, apiErrors.badRequest());
+    else answerInternalError(log, req, res, err);
+  });
+  return app;
+}

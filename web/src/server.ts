@@ -1,0 +1,86 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Config } from '@tokenserver/shared';
+import type { Express } from 'express';
+import { apiErrors, type TokenServerError } from './api-errors.js';
+import { unixSeconds } from './responses.js';
+
+// The HTTP server around the app, with limits: headers must fit a largest credential plus ordinary headers,
+// arrive within headersTimeout, and the whole request within requestTimeout (the token route reads no body).
+
+export interface HttpLimits {
+  maxHeaderSize: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+/** Room for the other headers next to the largest accepted credential. */
+const HEADER_ALLOWANCE = 8 * 1024;
+
+export function httpLimits(config: Pick<Config, 'browserid' | 'oauth' | 'web'>): HttpLimits {
+  const credential = Math.max(config.browserid.max_assertion_bytes, config.oauth.max_token_bytes);
+  return {
+    maxHeaderSize: credential + HEADER_ALLOWANCE,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: config.web.job_timeout_ms * 3 + 10_000,
+    keepAliveTimeoutMs: 5_000,
+  };
+}
+
+export interface ListeningServer {
+  server: Server;
+  /** `http://host:port`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function listen(app: Express, host: string, port: number, limits: HttpLimits): Promise<ListeningServer> {
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+    },
+    app,
+  );
+  server.on('clientError', answerClientError);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${shownHost}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+/** Requests Node cannot parse still get a JSON error body (and X-Timestamp), never a bare reset. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === 0) {
+    socket.destroy();
+    return;
+  }
+  const error = clientErrorAnswer(err.code);
+  const body = JSON.stringify(error.toBody());
+  socket.end(
+    `HTTP/1.1 ${error.httpStatus} ${error.httpStatus === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Timestamp: ${unixSeconds()}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function clientErrorAnswer(code: string | undefined): TokenServerError {
+  return code === 'HPE_HEADER_OVERFLOW' ? apiErrors.headersTooLarge() : apiErrors.badRequest();
+}

@@ -1,0 +1,75 @@
+import { apiErrors } from './api-errors.js';
+import type { ServiceRecord, Store } from './db/store.js';
+
+// The services of the database (`sync-1.5` is application `sync`, version `1.5`), cached in the web process:
+// they change only through ops commands, and reading them on every request would double the store work.
+
+interface Snapshot {
+  byName: ReadonlyMap<string, ServiceRecord>;
+  applications: ReadonlySet<string>;
+  /** application → versions, for the discovery document. */
+  versions: Readonly<Record<string, string[]>>;
+  expiresAt: number;
+}
+
+export const DEFAULT_SERVICE_CACHE_TTL_MS = 10_000;
+
+export class ServiceCatalogue {
+  private snapshot: Snapshot | undefined;
+  private refreshing: Promise<Snapshot> | undefined;
+
+  constructor(
+    private readonly store: Pick<Store, 'listServices'>,
+    private readonly ttlMs = DEFAULT_SERVICE_CACHE_TTL_MS,
+  ) {}
+
+  /** The service for /1.0/{application}/{version}; throws the 404 TokenServerError for unknown ones. */
+  async lookup(application: string, version: string): Promise<ServiceRecord> {
+    const snapshot = await this.current();
+    const service = snapshot.byName.get(`${application}-${version}`);
+    if (service) return service;
+    if (!snapshot.applications.has(application)) throw apiErrors.unknownApplication();
+    throw apiErrors.unknownVersion(version);
+  }
+
+  /** application → versions. */
+  async versions(): Promise<Readonly<Record<string, string[]>>> {
+    return (await this.current()).versions;
+  }
+
+  /** A fresh snapshot, or the expired one while the database cannot be read (store errors otherwise pass). */
+  private async current(): Promise<Snapshot> {
+    const snapshot = this.snapshot;
+    if (snapshot && snapshot.expiresAt > Date.now()) return snapshot;
+    this.refreshing ??= this.refresh().finally(() => {
+      this.refreshing = undefined;
+    });
+    try {
+      return await this.refreshing;
+    } catch (err) {
+      if (snapshot) return snapshot;
+      throw err;
+    }
+  }
+
+  private async refresh(): Promise<Snapshot> {
+    const services = await this.store.listServices();
+    const byName = new Map<string, ServiceRecord>();
+    const applications = new Set<string>();
+    const versions: Record<string, string[]> = {};
+    for (const service of services) {
+      byName.set(service.name, service);
+      const [application, version] = splitServiceName(service.name);
+      applications.add(application);
+      versions[application] = [...(versions[application] ?? []), version];
+    }
+    this.snapshot = { byName, applications, versions, expiresAt: Date.now() + this.ttlMs };
+    return this.snapshot;
+  }
+}
+
+/** `sync-1.5` → [`sync`, `1.5`]; the application is everything before the last dash. */
+export function splitServiceName(name: string): [string, string] {
+  const dash = name.lastIndexOf('-');
+  return dash > 0 ? [name.slice(0, dash), name.slice(dash + 1)] : [name, ''];
+}

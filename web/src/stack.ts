@@ -1,0 +1,121 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Config, Logger } from '@tokenserver/shared';
+import type { WebListeningMessage } from './web-main.js';
+
+// `tokenserver start`: the broker, the worker supervisor and the web front as child processes sharing one config.
+// A child that exits on its own takes the stack down (non-zero exit); SIGTERM/SIGINT stop every child cleanly.
+
+const script = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+export const BROKER_SCRIPT = script('../../broker/dist/cli.js');
+export const WORKER_SCRIPT = script('../../worker/dist/cli.js');
+export const WEB_SCRIPT = script('./web-main.js');
+
+export type StackRole = 'broker' | 'workers' | 'web';
+
+export interface StackOptions {
+  config: Config;
+  configPath?: string;
+  log: Logger;
+  /** Environment of the children (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+  /** How long `ready()` waits for the heartbeat to report the workers registered. */
+  readyTimeoutMs?: number;
+}
+
+export interface ChildExit {
+  role: StackRole;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class Stack {
+  private readonly children = new Map<StackRole, ChildProcess>();
+  private stopping = false;
+  private crashListener: ((exit: ChildExit) => void) | undefined;
+
+  constructor(private readonly options: StackOptions) {}
+
+  /** Starts the three processes; resolves with the web front's URL once a token request can succeed. */
+  async start(): Promise<string> {
+    const env = this.options.env ?? process.env;
+    this.spawn('broker', BROKER_SCRIPT, env);
+    this.spawn('workers', WORKER_SCRIPT, env);
+    const web = this.spawn('web', WEB_SCRIPT, webEnvironment(env));
+    const url = await listeningUrl(web);
+    await this.waitForHeartbeat(url);
+    return url;
+  }
+
+  /** Called once when a child exits while the stack is not stopping. */
+  onCrash(listener: (exit: ChildExit) => void): void {
+    this.crashListener = listener;
+  }
+
+  get pids(): Record<string, number | undefined> {
+    return Object.fromEntries([...this.children].map(([role, child]) => [role, child.pid]));
+  }
+
+  /** SIGTERM to every child (each drains), SIGKILL to any still running after the grace period. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const graceMs = this.options.config.broker.shutdown_grace_ms + 5000;
+    await Promise.all([...this.children.values()].map((child) => stopChild(child, graceMs)));
+  }
+
+  private spawn(role: StackRole, path: string, env: NodeJS.ProcessEnv): ChildProcess {
+    const args = this.options.configPath === undefined ? [] : ['--config', this.options.configPath];
+    const child = fork(path, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.children.set(role, child);
+    this.options.log.info({ role, pid: child.pid }, 'started');
+    child.once('exit', (code, signal) => {
+      if (this.stopping) return;
+      this.stopping = true;
+      this.crashListener?.({ role, code, signal });
+    });
+    return child;
+  }
+
+  private async waitForHeartbeat(url: string): Promise<void> {
+    const deadline = Date.now() + (this.options.readyTimeoutMs ?? 30_000);
+    let last = '';
+    while (Date.now() < deadline) {
+      if (this.stopping) throw new Error('the stack stopped while starting');
+      try {
+        const res = await fetch(`${url}/__heartbeat__`);
+        if (res.ok) return;
+        last = await res.text();
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the stack did not become healthy: ${last}`);
+  }
+}
+
+/** The web front gets no token secret, even when the operator exported one for the workers. */
+export function webEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('TOKENSERVER_TOKENS__')));
+}
+
+function listeningUrl(web: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onExit = () => reject(new Error('the web front exited before listening'));
+    web.once('exit', onExit);
+    web.on('message', (message: WebListeningMessage) => {
+      if (message?.type !== 'listening') return;
+      web.off('exit', onExit);
+      resolve(message.url);
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { formatFxaKid, type Logger, type VerifiedIdentity } from '@tokenserver/shared';
+import type { Request, Response } from 'express';
+import { type AccountClaims, type AssignedUser, apiEndpoint, apiErrorForStoreError, resolveUser } from './accounts.js';
+import { apiErrors, TokenServerError } from './api-errors.js';
+import type { ServiceRecord, Store } from './db/store.js';
+import { sendError, sendJson } from './responses.js';
+import type { ServiceCatalogue } from './service-catalogue.js';
+import { apiErrorForJobError, apiErrorForVerdict, type TokenJobs } from './token-jobs-client.js';
+
+// GET /1.0/{application}/{version}: the whole request, top to bottom. Cheap checks come first so that
+// malformed requests never reach the broker; the credential is verified and the token signed by workers.
+
+export interface TokenRouteDeps {
+  store: Store;
+  services: ServiceCatalogue;
+  jobs: TokenJobs;
+  log: Logger;
+  retryAfterS: number;
+  allowNewUsers: boolean;
+  /** Longest credential sent to a worker per scheme; longer ones are rejected here without a job. */
+  maxCredentialBytes: { browserid: number; bearer: number };
+}
+
+const CLIENT_STATE = /^[a-zA-Z0-9._-]{1,32}$/;
+
+type Credential = { scheme: 'browserid'; assertion: string } | { scheme: 'bearer'; token: string };
+
+export function tokenRoute(deps: TokenRouteDeps): (req: Request, res: Response) => Promise<void> {
+  return async (req, res) => {
+    try {
+      const service = await deps.services.lookup(req.params.application as string, req.params.version as string);
+      const clientStateHeader = readClientState(req.headers);
+      const credential = readAuthorization(req.headers, deps.maxCredentialBytes);
+      const identity = await verify(deps, credential, req.headers);
+      const claims = accountClaims(credential, identity, clientStateHeader);
+      const user = await resolveUser(deps.store, service.name, identity.email, claims, {
+        allowNewUsers: deps.allowNewUsers,
+      });
+      sendJson(res, 200, await tokenAnswer(deps, service, user, identity, req.query.duration));
+    } catch (err) {
+      answerFailure(deps, req, res, err);
+    }
+  };
+}
+
+/** X-Client-State, when present and not empty; malformed → 400. */
+function readClientState(headers: IncomingHttpHeaders): string | undefined {
+  const value = headerValue(headers, 'x-client-state');
+  if (value === undefined || value === '') return undefined;
+  if (!CLIENT_STATE.test(value)) throw apiErrors.invalidClientStateValue();
+  return value;
+}
+
+/** Node joins repeated custom headers with ", "; the array form only exists in the types. */
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** `Authorization: <scheme> <credential>`, scheme case-insensitive. */
+function readAuthorization(headers: IncomingHttpHeaders, maxBytes: TokenRouteDeps['maxCredentialBytes']): Credential {
+  const header = headers.authorization;
+  const match = header === undefined ? null : /^(\S+)\s+(\S.*)$/s.exec(header);
+  if (!match) throw apiErrors.unauthorized();
+  const scheme = (match[1] as string).toLowerCase();
+  const value = (match[2] as string).trim();
+  if (scheme !== 'browserid' && scheme !== 'bearer') throw apiErrors.unsupportedScheme();
+  if (value.length > maxBytes[scheme]) throw apiErrors.invalidCredentials();
+  return scheme === 'browserid' ? { scheme, assertion: value } : { scheme, token: value };
+}
+
+async function verify(
+  deps: TokenRouteDeps,
+  credential: Credential,
+  headers: IncomingHttpHeaders,
+): Promise<VerifiedIdentity> {
+  const keyId = headerValue(headers, 'x-keyid');
+  const verdict =
+    credential.scheme === 'browserid'
+      ? await deps.jobs.verifyBrowserId({ assertion: credential.assertion })
+      : await deps.jobs.verifyOAuth(
+          keyId === undefined ? { token: credential.token } : { token: credential.token, keyId },
+        );
+  if (!verdict.ok) throw apiErrorForVerdict(verdict, deps.retryAfterS);
+  return verdict.identity;
+}
+
+/**
+ * What the request claims about the account. An OAuth request's client state comes from X-KeyID (X-Client-State,
+ * when also sent, must agree); a BrowserID request's from X-Client-State. Absent values are 0 / ''.
+ */
+function accountClaims(
+  credential: Credential,
+  identity: VerifiedIdentity,
+  clientStateHeader: string | undefined,
+): AccountClaims {
+  let clientState = clientStateHeader ?? '';
+  if (credential.scheme === 'bearer' && identity.clientState !== undefined) {
+    if (clientStateHeader !== undefined && clientStateHeader !== identity.clientState) {
+      throw apiErrors.clientStateMismatch();
+    }
+    clientState = identity.clientState;
+  }
+  return { generation: identity.generation ?? 0, keysChangedAt: identity.keysChangedAt ?? 0, clientState };
+}
+
+async function tokenAnswer(
+  deps: TokenRouteDeps,
+  service: ServiceRecord,
+  user: AssignedUser,
+  identity: VerifiedIdentity,
+  duration: unknown,
+): Promise<string> {
+  if (!service.pattern) throw apiErrors.unknownEndpointPattern(service.name, deps.retryAfterS);
+  const token = await deps.jobs.signToken({
+    uid: user.uid,
+    node: user.nodeUrl,
+    fxaUid: identity.fxaUid,
+    fxaKid: formatFxaKid(user.keysChangedAt || user.generation, user.clientState),
+    ...(identity.deviceId === undefined ? {} : { deviceId: identity.deviceId }),
+    ...(typeof duration === 'string' && duration.length <= 20 ? { requestedDuration: duration } : {}),
+  });
+  return JSON.stringify({
+    id: token.id,
+    key: token.key,
+    uid: user.uid,
+    api_endpoint: apiEndpoint(service.pattern, user),
+    duration: token.duration,
+    hashalg: 'sha256',
+    hashed_fxa_uid: token.hashedFxaUid,
+    // No node classification is configured (the Python server's node_type_patterns): null, as it answers then.
+    node_type: null,
+  });
+}
+
+/** Known failures get their catalogue answer; anything else is a bug: 500, logged with a request id. */
+function answerFailure(deps: TokenRouteDeps, req: Request, res: Response, err: unknown): void {
+  const known =
+    err instanceof TokenServerError
+      ? err
+      : (apiErrorForJobError(err, deps.retryAfterS) ?? apiErrorForStoreError(err, deps.retryAfterS));
+  if (known) {
+    if (known.httpStatus >= 500)
+      deps.log.warn({ err: describe(err), status: known.httpStatus }, 'dependency unavailable');
+    sendError(res, known);
+    return;
+  }
+  answerInternalError(deps.log, req, res, err);
+}
+
+export function answerInternalError(log: Logger, req: Request, res: Response, err: unknown): void {
+  const requestId = randomUUID();
+  log.error({ err, requestId, method: req.method, path: req.path }, 'internal error');
+  sendError(res, apiErrors.internalError(), { 'X-Request-Id': requestId });
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) return `${(err as { code?: string }).code ?? err.name}: ${err.message}`;
+  return String(err);
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// The web front alone (the Procfile's `web:` line; `tokenserver start` runs it next to the broker and workers).
+import { fileURLToPath } from 'node:url';
+import { brokerEndpoints, type Config, createLogger, loadConfigOrExit } from '@tokenserver/shared';
+import { PowerhoseClient } from '@tokenserver/shared/client';
+import { Command } from 'commander';
+import { createApp } from './app.js';
+import { prepareStore } from './db/bootstrap.js';
+import { readVersionDocument } from './health-routes.js';
+import { httpLimits, listen } from './server.js';
+
+/** Message sent to a parent process (`tokenserver start`) once the server listens. */
+export interface WebListeningMessage {
+  type: 'listening';
+  url: string;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+const program = new Command('tokenserver-web')
+  .description('Serves the token API; verification and signing are sent to workers through the broker')
+  .option('-c, --config <path>', 'config file (default: $TOKENSERVER_CONFIG or config/default.toml)')
+  .showHelpAfterError()
+  .action((options: { config?: string }) => runWeb(options.config));
+
+async function runWeb(configPath?: string): Promise<void> {
+  const config = withoutTokenSecrets(loadConfigOrExit(configPath).config);
+  const log = createLogger('web', config);
+  let prepared: Awaited<ReturnType<typeof prepareStore>>;
+  try {
+    prepared = await prepareStore(config);
+  } catch (err) {
+    process.stderr.write(`tokenserver-web: database: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const client = new PowerhoseClient({
+    endpoint: brokerEndpoints(config.broker).frontend,
+    defaultTimeoutMs: config.web.job_timeout_ms,
+    heartbeatIntervalMs: config.broker.heartbeat_interval_ms,
+    heartbeatLiveness: config.broker.heartbeat_liveness,
+    maxMessageBytes: config.broker.max_message_bytes,
+    onProtocolError: (err) => log.warn({ err: err.message }, 'broker protocol error'),
+  });
+  const app = createApp({
+    config,
+    store: prepared.store,
+    jobs: client,
+    log,
+    version: readVersionDocument([process.cwd(), REPO_ROOT]),
+  });
+  const server = await listen(app, config.web.host, config.web.port, httpLimits(config)).catch((err: Error) => {
+    process.stderr.write(`tokenserver-web: cannot listen on ${config.web.host}:${config.web.port}: ${err.message}\n`);
+    process.exit(1);
+  });
+  log.info({ url: server.url, migrations: prepared.migrations, bootstrap: prepared.bootstrap }, 'web listening');
+  process.send?.({ type: 'listening', url: server.url } satisfies WebListeningMessage);
+
+  const stop = async (signal: string): Promise<void> => {
+    log.info({ signal }, 'web stopping');
+    await server.close();
+    client.close();
+    await prepared.store.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The web front never signs: whatever the config file says, token secrets are dropped from its memory. */
+function withoutTokenSecrets(config: Config): Config {
+  const { master_secret: _master, metrics_secret: _metrics, secrets_file: _file, ...tokens } = config.tokens;
+  return { ...config, tokens: tokens as Config['tokens'] };
+}
+
+await program.parseAsync();
