@@ -117,11 +117,10 @@ export class Broker implements SchedulerSink {
   }
 
   reply(job: Job, status: Status, body?: Buffer): void {
-    const key = job.client.toString('latin1');
-    let out = this.resultsFor.get(key);
+    let out = this.resultsFor.get(job.clientKey);
     if (!out) {
       out = { peer: job.client, batch: new ResultBatch() };
-      this.resultsFor.set(key, out);
+      this.resultsFor.set(job.clientKey, out);
     }
     if (out.batch.length === 0) this.dirtyClients.push(out);
     out.batch.push(job.clientJobId, status, body);
@@ -168,7 +167,8 @@ export class Broker implements SchedulerSink {
     const command = readCommand(frame);
     if (command === Command.Submit) {
       const now = Date.now();
-      readJobs(frame, (id, deadline, kind, body) => this.scheduler.submit(peer, id, kind, deadline, body, now));
+      const key = peer.toString('latin1');
+      readJobs(frame, (id, deadline, kind, body) => this.scheduler.submit(peer, key, id, kind, deadline, body, now));
     } else if (command === Command.Ping) {
       this.toClients.send([peer, encodePong(this.scheduler.stats())]);
     } else throw new ProtocolError(`unexpected command 0x${command.toString(16)} from a client`);
@@ -234,7 +234,7 @@ export class Broker implements SchedulerSink {
   }
 }
 
-const MAX_BATCH = 256;
+const MAX_BATCH = 64;
 const HEARTBEAT = encodeControl(Command.Heartbeat);
 const DISCONNECT = encodeControl(Command.Disconnect);
 

@@ -8,6 +8,8 @@ export interface Job {
   /** The broker's own id, the one workers see. */
   readonly id: number;
   readonly client: Buffer;
+  /** `client` as a map key, computed once per incoming message. */
+  readonly clientKey: string;
   readonly clientJobId: number;
   readonly kind: string;
   readonly deadline: number;
@@ -85,10 +87,19 @@ export class Scheduler {
     return this.queued === 0 && this.inFlight.size === 0;
   }
 
-  submit(client: Buffer, clientJobId: number, kind: string, deadline: number, body: Buffer, now: number): void {
+  submit(
+    client: Buffer,
+    clientKey: string,
+    clientJobId: number,
+    kind: string,
+    deadline: number,
+    body: Buffer,
+    now: number,
+  ): void {
     const job: Job = {
       id: this.takeJobId(),
       client,
+      clientKey,
       clientJobId,
       kind,
       deadline,

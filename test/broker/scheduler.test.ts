@@ -22,7 +22,7 @@ function setup(options: Partial<{ maxQueue: number; maxAttempts: number; workerE
   const addWorker = (key: string, credit = 1, kinds = ['echo'], now = 0) =>
     scheduler.ready(Buffer.from(key), key, { credit, kinds, name: key }, now);
   const submit = (id: number, { kind = 'echo', deadline = 10_000, now = 0 } = {}) =>
-    scheduler.submit(client, id, kind, deadline, Buffer.from(String(id)), now);
+    scheduler.submit(client, 'client', id, kind, deadline, Buffer.from(String(id)), now);
   const jobOf = (clientJobId: number) =>
     dispatched.filter((d) => d.job.clientJobId === clientJobId).at(-1) as { worker: string; job: Job };
   return { scheduler, dispatched, replies, addWorker, submit, jobOf };

@@ -19,6 +19,8 @@ if (!port) throw new Error('executor-thread must run as a worker thread');
 const { config, tickMs } = workerData as ExecutorThreadData;
 const runners = new Map(jobHandlers.map((handler) => [handler.kind, createRunner(handler.kind, handler.create)]));
 const results = new ResultBatch();
+/** Results leave in chunks, so the broker relays the first ones while later jobs still run. */
+const CHUNK = 64;
 let flushScheduled = false;
 
 // Proof of life: the process notices when this loop is blocked (a long or hung job). The first
@@ -34,6 +36,7 @@ port.on('message', (message: ToThread) => {
 });
 
 function runJob(id: number, deadline: number, kind: string, body: Buffer): void {
+  if (results.length >= CHUNK) flush();
   if (deadline <= Date.now()) return results.push(id, Status.Expired);
   const run = runners.get(kind);
   if (!run) return results.push(id, Status.BadJob, Buffer.from(`unknown job kind ${kind}`));
