@@ -96,6 +96,17 @@ export const TokensSection = z
   })
   .strict();
 
+// The example storage node that `npm start` runs as the bootstrapped node.
+export const ExampleNodeSection = z
+  .object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8001),
+    url: httpUrl.optional(),
+    timestamp_skew_s: positiveInt.default(60),
+    max_body_bytes: positiveInt.default(2 * 1024 * 1024),
+  })
+  .strict();
+
 export const ConfigSchema = z
   .object({
     broker: BrokerSection,
@@ -105,6 +116,7 @@ export const ConfigSchema = z
     browserid: BrowserIdSection.prefault({}),
     oauth: OAuthSection.prefault({}),
     tokens: TokensSection.prefault({}),
+    example_node: ExampleNodeSection.prefault({}),
   })
   .strict();
 
@@ -115,3 +127,4 @@ export type WebConfig = Config['web'];
 export type BrowserIdConfig = Config['browserid'];
 export type OAuthConfig = Config['oauth'];
 export type TokensConfig = Config['tokens'];
+export type ExampleNodeConfig = Config['example_node'];
