@@ -1,0 +1,140 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  BadJobError,
+  BrokerBusyError,
+  BrokerUnavailableError,
+  type Config,
+  encodeJobBody,
+  JobExpiredError,
+  JobFailedError,
+  JobTimeoutError,
+  NoWorkerError,
+  WorkerLostError,
+} from '@tokenserver/shared';
+import type { BrokerStatus } from '@tokenserver/shared/client';
+import { expect } from 'chai';
+import { pino } from 'pino';
+import { createApp } from '../../../web/src/app.js';
+import { type Store, StoreUnavailableError } from '../../../web/src/db/store.js';
+import type { JobClient } from '../../../web/src/token-jobs-client.js';
+
+// The web front in process with stand-in jobs and store: the job and store failures that are hard to provoke
+// through real processes (BUSY, a worker bug, a database outage) and what the web front answers for each.
+
+const SERVICE = { id: 1, name: 'sync-1.5', pattern: '{node}/1.5/{uid}' };
+const USER = {
+  uid: 7,
+  service: 'sync-1.5',
+  email: 'u@api.accounts.firefox.com',
+  generation: 0,
+  keysChangedAt: null,
+  clientState: '',
+  createdAt: 1,
+  replacedAt: null,
+  nodeId: 1,
+  nodeUrl: 'https://node.example.com',
+  oldClientStates: [],
+  firstSeenAt: 1,
+};
+const config = {
+  web: { host: '127.0.0.1', port: 0, job_timeout_ms: 1000, retry_after_s: 3 },
+  browserid: { max_assertion_bytes: 16384, allowed_issuers: [], trusted_issuers: [] },
+  oauth: { max_token_bytes: 8192, scope: 's', email_domain: 'api.accounts.firefox.com', jwks_url: 'https://x/v1/jwks' },
+  assignment: { allow_new_users: true },
+} as unknown as Config;
+
+class StubJobs implements JobClient {
+  failure: Error | undefined;
+  submit(kind: string): Promise<Buffer> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (kind === 'sign-token') {
+      return Promise.resolve(encodeJobBody({ id: 'id', key: 'key', duration: 3600, hashedFxaUid: 'h' }));
+    }
+    return Promise.resolve(encodeJobBody({ ok: true, identity: { email: USER.email, fxaUid: 'u' } }));
+  }
+  brokerStatus(): BrokerStatus {
+    return { connected: true, last: { liveWorkers: 1, pausedWorkers: 0, queued: 0, inFlight: 0 } };
+  }
+}
+
+describe('web front failure answers', () => {
+  const jobs = new StubJobs();
+  let storeDown = false;
+  const store = {
+    listServices: async () => [SERVICE],
+    getUser: async () => {
+      if (storeDown) throw new StoreUnavailableError('connection refused');
+      return USER;
+    },
+    ping: async () => {
+      if (storeDown) throw new StoreUnavailableError('connection refused');
+    },
+  } as unknown as Store;
+  const logged: Array<Record<string, unknown>> = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
+  let server: Server;
+  let url: string;
+
+  before(async () => {
+    const app = createApp({ config, store, jobs, log, version: { source: '', version: '1', commit: '', build: '' } });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(() => server.close());
+  afterEach(() => {
+    jobs.failure = undefined;
+    storeDown = false;
+  });
+
+  const get = () => fetch(`${url}/1.0/sync/1.5`, { headers: { Authorization: 'Bearer x' } });
+
+  it('answers a token with the stand-ins', async () => {
+    const res = await get();
+    expect(res.status).to.equal(200);
+    expect(await res.json()).to.include({ uid: 7, api_endpoint: 'https://node.example.com/1.5/7' });
+  });
+
+  for (const failure of [
+    new BrokerBusyError('busy'),
+    new NoWorkerError('none'),
+    new JobTimeoutError('slow'),
+    new JobExpiredError('late'),
+    new WorkerLostError('dead'),
+    new BrokerUnavailableError('gone'),
+  ]) {
+    it(`answers 503 with Retry-After for ${failure.code}`, async () => {
+      jobs.failure = failure;
+      const res = await get();
+      expect(res.status).to.equal(503);
+      expect(res.headers.get('retry-after')).to.equal('3');
+      expect(((await res.json()) as { status: string }).status).to.equal('error');
+    });
+  }
+
+  for (const failure of [new JobFailedError('TypeError: boom'), new BadJobError('bad body')]) {
+    it(`answers 500 for ${failure.code} and logs it with the request id`, async () => {
+      jobs.failure = failure;
+      const res = await get();
+      expect(res.status).to.equal(500);
+      expect(await res.json()).to.deep.equal({
+        status: 'internal-error',
+        errors: [{ location: 'internal', name: '', description: 'Server error' }],
+      });
+      const requestId = res.headers.get('x-request-id');
+      expect(requestId).to.match(/^[0-9a-f-]{36}$/);
+      expect(logged.some((entry) => entry.requestId === requestId && entry.level === 50)).to.equal(true);
+    });
+  }
+
+  it('answers 503 with Retry-After while the database is unavailable, and says so in __heartbeat__', async () => {
+    storeDown = true;
+    const res = await get();
+    expect(res.status).to.equal(503);
+    expect(res.headers.get('retry-after')).to.equal('3');
+    const heartbeat = await fetch(`${url}/__heartbeat__`);
+    expect(heartbeat.status).to.equal(503);
+    expect(await heartbeat.json()).to.deep.include({ database: 'Err', broker: 'Ok' });
+  });
+});

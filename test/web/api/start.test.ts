@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { IdpServer } from '../../support/idp-server.js';
+import { JwksServer } from '../../support/oauth.js';
+import { eventually, RunningProcess, runToExit } from '../../support/processes.js';
+import { MASTER_SECRET, TestStack, TOKENSERVER_CLI } from '../../support/stack.js';
+
+// `tokenserver start` as a user runs it: one command, three child processes, a token at once, clean stops.
+
+describe('tokenserver start', function () {
+  this.timeout(60_000);
+  let idp: IdpServer;
+  let jwks: JwksServer;
+
+  before(async () => {
+    idp = await IdpServer.start();
+    jwks = await JwksServer.start();
+  });
+  after(async () => {
+    await idp.close();
+    await jwks.close();
+  });
+
+  async function startStack(): Promise<{
+    stack: RunningProcess;
+    url: string;
+    env: Record<string, string>;
+    cleanup: () => Promise<void>;
+  }> {
+    const { cluster, database, port } = await TestStack.environment(idp, jwks);
+    const pinned = await runToExit(process.execPath, [TOKENSERVER_CLI, 'dev', 'oauth-jwks'], cluster.env);
+    expect(pinned.code, pinned.stderr).to.equal(0);
+    const env = { ...cluster.env, TOKENSERVER_OAUTH__JWKS: pinned.stdout.trim() };
+    const stack = new RunningProcess(process.execPath, [TOKENSERVER_CLI, 'start'], env);
+    await stack.waitForOutput(/Token server listening on/, 30_000);
+    const cleanup = async () => {
+      await stack.stop('SIGKILL');
+      await database.drop();
+      cluster.cleanup();
+    };
+    return { stack, url: `http://127.0.0.1:${port}`, env, cleanup };
+  }
+
+  function childPids(stack: RunningProcess): Record<string, number> {
+    const ready = stack.logLines().find((line) => line.msg === 'stack ready');
+    return ready?.pids as Record<string, number>;
+  }
+
+  it('serves a token request at once with a dev OAuth token, keeps secrets from the web child, stops on SIGTERM', async () => {
+    const { stack, url, env, cleanup } = await startStack();
+    try {
+      const fxaUid = '0123456789abcdef0123456789abcdef';
+      const minted = await runToExit(
+        process.execPath,
+        [TOKENSERVER_CLI, 'dev', 'oauth-token', '--fxa-uid', fxaUid],
+        env,
+      );
+      expect(minted.code, minted.stderr).to.equal(0);
+      const res = await fetch(`${url}/1.0/sync/1.5`, {
+        headers: { Authorization: `Bearer ${minted.stdout.trim()}`, 'X-KeyID': '1234-qqqqqqqqqqqqqqqqqqqqqg' },
+      });
+      expect(res.status, await res.clone().text()).to.equal(200);
+      expect(await res.json()).to.include({ hashalg: 'sha256', duration: 3600 });
+      const pids = childPids(stack);
+      expect(pids).to.have.keys('broker', 'workers', 'web');
+      const environ = readFileSync(`/proc/${pids.web}/environ`, 'utf8');
+      expect(environ).to.not.include(MASTER_SECRET);
+      expect(readFileSync(`/proc/${pids.workers}/environ`, 'utf8')).to.include(MASTER_SECRET);
+      const heartbeat = await fetch(`${url}/__heartbeat__`);
+      expect(heartbeat.status).to.equal(200);
+      expect((await stack.stop('SIGTERM')).code).to.equal(0);
+      for (const pid of Object.values(pids)) expect(isRunning(pid), `pid ${pid}`).to.equal(false);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('reports a crashed child and stops the whole stack with a non-zero exit', async () => {
+    const { stack, cleanup } = await startStack();
+    try {
+      const pids = childPids(stack);
+      process.kill(pids.broker as number, 'SIGKILL');
+      const exit = await stack.exit;
+      expect(exit.code).to.equal(1);
+      expect(stack.stdout).to.match(/broker exited unexpectedly/);
+      await eventually(() => !isRunning(pids.web as number) && !isRunning(pids.workers as number));
+    } finally {
+      await cleanup();
+    }
+  });
+});
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
