@@ -3,15 +3,17 @@ import { fileURLToPath } from 'node:url';
 import type { Config, Logger } from '@tokenserver/shared';
 import type { WebListeningMessage } from './web-main.js';
 
-// `tokenserver start`: the broker, the worker supervisor and the web front as child processes sharing one config.
+// `tokenserver start`: the broker, the worker supervisor, the web front and (unless disabled) the example
+// storage node as child processes sharing one config.
 // A child that exits on its own takes the stack down (non-zero exit); SIGTERM/SIGINT stop every child cleanly.
 
 const script = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 export const BROKER_SCRIPT = script('../../broker/dist/cli.js');
 export const WORKER_SCRIPT = script('../../worker/dist/cli.js');
 export const WEB_SCRIPT = script('./web-main.js');
+export const EXAMPLE_NODE_SCRIPT = script('./example-node/main.js');
 
-export type StackRole = 'broker' | 'workers' | 'web';
+export type StackRole = 'broker' | 'workers' | 'web' | 'node';
 
 export interface StackOptions {
   config: Config;
@@ -21,6 +23,8 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   /** How long `ready()` waits for the heartbeat to report the workers registered. */
   readyTimeoutMs?: number;
+  /** Also run the example storage node (the bootstrapped node of config/default.toml). */
+  exampleNode?: boolean;
 }
 
 export interface ChildExit {
@@ -36,13 +40,15 @@ export class Stack {
 
   constructor(private readonly options: StackOptions) {}
 
-  /** Starts the three processes; resolves with the web front's URL once a token request can succeed. */
+  /** Starts the processes; resolves with the web front's URL once a token request can succeed. */
   async start(): Promise<string> {
     const env = this.options.env ?? process.env;
     this.spawn('broker', BROKER_SCRIPT, env);
     this.spawn('workers', WORKER_SCRIPT, env);
+    const node = this.options.exampleNode ? this.spawn('node', EXAMPLE_NODE_SCRIPT, env) : undefined;
     const web = this.spawn('web', WEB_SCRIPT, webEnvironment(env));
-    const url = await listeningUrl(web);
+    const url = await listeningUrl(web, 'web front');
+    if (node) await listeningUrl(node, 'example node');
     await this.waitForHeartbeat(url);
     return url;
   }
@@ -99,13 +105,14 @@ export function webEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('TOKENSERVER_TOKENS__')));
 }
 
-function listeningUrl(web: ChildProcess): Promise<string> {
+/** The URL a child reports with its `{type: 'listening', url}` message. */
+function listeningUrl(child: ChildProcess, what: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const onExit = () => reject(new Error('the web front exited before listening'));
-    web.once('exit', onExit);
-    web.on('message', (message: WebListeningMessage) => {
+    const onExit = () => reject(new Error(`the ${what} exited before listening`));
+    child.once('exit', onExit);
+    child.on('message', (message: WebListeningMessage) => {
       if (message?.type !== 'listening') return;
-      web.off('exit', onExit);
+      child.off('exit', onExit);
       resolve(message.url);
     });
   });

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { HawkClient } from '@tokenserver/shared/hawk/client';
 import { expect } from 'chai';
 import { IdpServer } from '../../support/idp-server.js';
 import { JwksServer } from '../../support/oauth.js';
+import { freePort } from '../../support/powerhose.js';
 import { eventually, RunningProcess, runToExit } from '../../support/processes.js';
 import { MASTER_SECRET, TestStack, TOKENSERVER_CLI } from '../../support/stack.js';
 
-// `tokenserver start` as a user runs it: one command, three child processes, a token at once, clean stops.
+// `tokenserver start` as a user runs it: one command, four child processes, a token at once, a Hawk-signed
+// call to the bootstrapped (example) node with it, clean stops.
 
 describe('tokenserver start', function () {
   this.timeout(60_000);
@@ -30,7 +33,15 @@ describe('tokenserver start', function () {
     const { cluster, database, port } = await TestStack.environment(idp, jwks);
     const pinned = await runToExit(process.execPath, [TOKENSERVER_CLI, 'dev', 'oauth-jwks'], cluster.env);
     expect(pinned.code, pinned.stderr).to.equal(0);
-    const env = { ...cluster.env, TOKENSERVER_OAUTH__JWKS: pinned.stdout.trim() };
+    const nodePort = await freePort();
+    const env = {
+      ...cluster.env,
+      TOKENSERVER_OAUTH__JWKS: pinned.stdout.trim(),
+      TOKENSERVER_EXAMPLE_NODE__PORT: String(nodePort),
+      TOKENSERVER_BOOTSTRAP__NODES: JSON.stringify([
+        { service: 'sync-1.5', url: `http://127.0.0.1:${nodePort}`, capacity: 100000 },
+      ]),
+    };
     const stack = new RunningProcess(process.execPath, [TOKENSERVER_CLI, 'start'], env);
     await stack.waitForOutput(/Token server listening on/, 30_000);
     const cleanup = async () => {
@@ -46,7 +57,7 @@ describe('tokenserver start', function () {
     return ready?.pids as Record<string, number>;
   }
 
-  it('serves a token request at once with a dev OAuth token, keeps secrets from the web child, stops on SIGTERM', async () => {
+  it('serves a token that the example node accepts, keeps secrets from the web child, stops on SIGTERM', async () => {
     const { stack, url, env, cleanup } = await startStack();
     try {
       const fxaUid = '0123456789abcdef0123456789abcdef';
@@ -60,9 +71,16 @@ describe('tokenserver start', function () {
         headers: { Authorization: `Bearer ${minted.stdout.trim()}`, 'X-KeyID': '1234-qqqqqqqqqqqqqqqqqqqqqg' },
       });
       expect(res.status, await res.clone().text()).to.equal(200);
-      expect(await res.json()).to.include({ hashalg: 'sha256', duration: 3600 });
+      const token = await res.json();
+      expect(token).to.include({ hashalg: 'sha256', duration: 3600 });
+      const node = new HawkClient(token);
+      const put = await node.request('PUT', 'storage/greeting', 'hello');
+      expect(put.status, await put.clone().text()).to.be.oneOf([200, 201, 204]);
+      const get = await node.request('GET', 'storage/greeting');
+      expect(get.status).to.equal(200);
+      expect(await get.text()).to.include('hello');
       const pids = childPids(stack);
-      expect(pids).to.have.keys('broker', 'workers', 'web');
+      expect(pids).to.have.keys('broker', 'workers', 'web', 'node');
       const environ = readFileSync(`/proc/${pids.web}/environ`, 'utf8');
       expect(environ).to.not.include(MASTER_SECRET);
       expect(readFileSync(`/proc/${pids.workers}/environ`, 'utf8')).to.include(MASTER_SECRET);

@@ -6,16 +6,17 @@ import { Stack } from '../stack.js';
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('run the broker, [worker] processes workers and the web front on [web] port')
+    .description('run the broker, [worker] processes workers, the web front on [web] port and the example node')
     .option('-c, --config <path>', 'config file (default: $TOKENSERVER_CONFIG or config/default.toml)')
-    .action((options: { config?: string }) => runStack(options.config));
+    .option('--no-example-node', 'do not run the example storage node ([example_node] port)')
+    .action((options: { config?: string; exampleNode: boolean }) => runStack(options.config, options.exampleNode));
 }
 
-async function runStack(configPath?: string): Promise<void> {
+async function runStack(configPath: string | undefined, exampleNode: boolean): Promise<void> {
   const { config, path } = loadConfigOrExit(configPath);
   const log = createLogger('stack', config);
   if (config.broker.transport === 'ipc') ensureRunDir(config.broker.run_dir);
-  const stack = new Stack({ config, configPath: path, log });
+  const stack = new Stack({ config, configPath: path, log, exampleNode });
   const shutdown = async (signal: string, exitCode: number): Promise<void> => {
     log.info({ signal }, 'stopping the stack');
     await stack.stop();
