@@ -42,6 +42,46 @@ export const WebSection = z
   })
   .strict();
 
+export const DatabaseSection = z
+  .object({
+    url: z.string().min(1).default('sqlite:./var/tokenserver.db'),
+    pool_size: positiveInt.default(10),
+    query_timeout_ms: positiveInt.default(5000),
+    connect_timeout_ms: positiveInt.default(5000),
+    sqlite_busy_timeout_ms: positiveInt.default(5000),
+    auto_migrate: z.boolean().default(true),
+  })
+  .strict();
+
+export const AssignmentSection = z
+  .object({
+    capacity_release_rate: z.number().gt(0).max(1).default(0.1),
+    release_rounds: positiveInt.default(5),
+    allow_new_users: z.boolean().default(true),
+  })
+  .strict();
+
+const BootstrapService = z.object({ name: z.string().min(1).max(30), pattern: z.string().min(1).max(128) }).strict();
+const BootstrapNode = z
+  .object({
+    service: z.string().min(1),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).max(255),
+    capacity: positiveInt,
+    available: z.number().int().nonnegative().optional(),
+    downed: z.boolean().default(false),
+    backoff: z.boolean().default(false),
+  })
+  .strict();
+
+// Empty by default so that a config file without [bootstrap] never invents a node; config/default.toml
+// sets a local development service and node.
+export const BootstrapSection = z
+  .object({
+    services: z.array(BootstrapService).default([]),
+    nodes: z.array(BootstrapNode).default([]),
+  })
+  .strict();
+
 export const LogSection = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -113,6 +153,9 @@ export const ConfigSchema = z
     worker: WorkerSection.prefault({}),
     web: WebSection.prefault({}),
     log: LogSection.prefault({}),
+    database: DatabaseSection.prefault({}),
+    assignment: AssignmentSection.prefault({}),
+    bootstrap: BootstrapSection.prefault({}),
     browserid: BrowserIdSection.prefault({}),
     oauth: OAuthSection.prefault({}),
     tokens: TokensSection.prefault({}),
@@ -124,6 +167,9 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type BrokerConfig = Config['broker'];
 export type WorkerConfig = Config['worker'];
 export type WebConfig = Config['web'];
+export type DatabaseConfig = Config['database'];
+export type AssignmentConfig = Config['assignment'];
+export type BootstrapConfig = Config['bootstrap'];
 export type BrowserIdConfig = Config['browserid'];
 export type OAuthConfig = Config['oauth'];
 export type TokensConfig = Config['tokens'];
