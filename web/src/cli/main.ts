@@ -2,8 +2,13 @@
 // `tokenserver`: the one command-line entry point; each subcommand group registers itself here.
 import { EXIT_CONFIG } from '@tokenserver/shared';
 import { Command } from 'commander';
+import { registerDbCommands } from './db.js';
 import { registerDevCommands } from './dev.js';
+import { registerNodeCommands } from './node.js';
+import { registerPurgeCommand } from './purge.js';
+import { registerServiceCommands } from './service.js';
 import { registerStartCommand } from './start.js';
+import { registerUserCommands } from './user.js';
 
 const program = new Command('tokenserver')
   .description('Token Server: run the stack and operate it')
@@ -11,5 +16,10 @@ const program = new Command('tokenserver')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG));
 registerStartCommand(program);
 registerDevCommands(program);
+registerServiceCommands(program);
+registerNodeCommands(program);
+registerUserCommands(program);
+registerPurgeCommand(program);
+registerDbCommands(program);
 
 await program.parseAsync();
