@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { HawkClient } from '@tokenserver/shared/hawk/client';
+import { HawkClient, type HawkTokenCredentials } from '@tokenserver/shared/hawk/client';
 import { expect } from 'chai';
 import { IdpServer } from '../../support/idp-server.js';
 import { JwksServer } from '../../support/oauth.js';
@@ -71,7 +71,7 @@ describe('tokenserver start', function () {
         headers: { Authorization: `Bearer ${minted.stdout.trim()}`, 'X-KeyID': '1234-qqqqqqqqqqqqqqqqqqqqqg' },
       });
       expect(res.status, await res.clone().text()).to.equal(200);
-      const token = await res.json();
+      const token = (await res.json()) as HawkTokenCredentials;
       expect(token).to.include({ hashalg: 'sha256', duration: 3600 });
       const node = new HawkClient(token);
       const put = await node.request('PUT', 'storage/greeting', 'hello');
