@@ -107,6 +107,7 @@ export const BrowserIdSection = z
     max_delegations: z.number().int().min(0).max(10).default(6),
     leeway_s: z.number().int().nonnegative().default(60),
     max_assertion_bytes: positiveInt.default(16384),
+    loadtest_mode: z.boolean().default(false),
   })
   .strict();
 
@@ -123,6 +124,7 @@ export const OAuthSection = z
     jwks_cooldown_ms: z.number().int().nonnegative().default(30000),
     jwks_cache_max_age_s: positiveInt.default(600),
     max_token_bytes: positiveInt.default(8192),
+    loadtest_mode: z.boolean().default(false),
   })
   .strict();
 

@@ -40,7 +40,23 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   applyEnvOverrides(raw, env, sources);
   const result = ConfigSchema.safeParse(raw);
   if (!result.success) throw new ConfigError(describeIssue(result.error.issues[0], sources, path));
+  refuseLoadtestModeInProduction(result.data, env, sources, path);
   return { config: result.data, path };
+}
+
+/** A load-test mode trusts keys from the run directory: never with NODE_ENV=production, in any process. */
+function refuseLoadtestModeInProduction(
+  config: Config,
+  env: NodeJS.ProcessEnv,
+  sources: Map<string, string>,
+  path: string,
+): void {
+  if (env.NODE_ENV !== 'production') return;
+  for (const section of ['browserid', 'oauth'] as const) {
+    if (!config[section].loadtest_mode) continue;
+    const key = `${section}.loadtest_mode`;
+    throw new ConfigError(`config: ${key}: must be false when NODE_ENV=production (from ${sources.get(key) ?? path})`);
+  }
 }
 
 function readTomlFile(path: string): Table {

@@ -5,6 +5,7 @@ export { EXIT_CONFIG, loadConfigOrExit } from './cli-support.js';
 export * from './config.js';
 export * from './endpoints.js';
 export * from './errors.js';
+export * from './loadtest-keys.js';
 export { createLogger, type Logger } from './log.js';
 export * from './node-secrets.js';
 export * from './protocol.js';

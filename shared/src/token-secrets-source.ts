@@ -68,18 +68,28 @@ export function loadOrCreateSecretFile(path: string, { create = true, bytes = 32
   const existing = readSecretFile(path);
   if (existing !== undefined) return { secret: existing, path, created: false };
   if (!create) throw new SecretsError(`no token secret is configured and ${path} does not exist`);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const secret = randomBytes(bytes).toString('hex');
+  if (createFileOnce(path, `${secret}\n`)) return { secret, path, created: true };
+  const winner = readSecretFile(path);
+  if (winner === undefined) throw new SecretsError(`${path} vanished while being created`);
+  return { secret: winner, path, created: false };
+}
+
+/**
+ * Writes `text` to `path` (mode 0600, parent directories 0700) unless the file exists; returns whether this call
+ * wrote it. The file appears atomically and complete (a temporary file hard-linked into place), so concurrent
+ * processes agree on one content: the losers read the winner's.
+ */
+export function createFileOnce(path: string, text: string): boolean {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temporary, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  writeFileSync(temporary, text, { mode: 0o600, flag: 'wx' });
   try {
     linkSync(temporary, path);
-    return { secret, path, created: true };
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const winner = readSecretFile(path);
-    if (winner === undefined) throw new SecretsError(`${path} vanished while being created`);
-    return { secret: winner, path, created: false };
+    return false;
   } finally {
     unlinkSync(temporary);
   }

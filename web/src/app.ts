@@ -1,4 +1,4 @@
-import type { Config, Logger } from '@tokenserver/shared';
+import { type Config, type Logger, loadtestWarning } from '@tokenserver/shared';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { apiErrors } from './api-errors.js';
 import type { Store } from './db/store.js';
@@ -50,7 +50,13 @@ export function createApp(deps: AppDeps): Express {
       next(err);
     }
   });
-  addHealthRoutes(app, { store, jobs: deps.jobs, retryAfterS: config.web.retry_after_s, version: deps.version });
+  addHealthRoutes(app, {
+    store,
+    jobs: deps.jobs,
+    retryAfterS: config.web.retry_after_s,
+    version: deps.version,
+    loadtestWarning: loadtestWarning(config),
+  });
 
   for (const path of [TOKEN_PATH, '/', '/__lbheartbeat__', '/__heartbeat__', '/__version__']) {
     app.all(path, (_req: Request, res: Response) => sendError(res, apiErrors.methodNotAllowed(), ALLOW_GET));

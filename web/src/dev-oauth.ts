@@ -1,7 +1,7 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OAuthConfig } from '@tokenserver/shared';
+import { type OAuthConfig, signRs256Jwt } from '@tokenserver/shared';
 
 // Local OAuth credentials for trying the stack without Firefox Accounts: an RSA key generated once into the run
 // directory signs access tokens shaped like FxA's. Nothing trusts that key unless the operator pins its JWKS
@@ -47,7 +47,6 @@ export function devAccessToken(
   options: DevTokenOptions,
 ): string {
   const now = Math.floor(Date.now() / 1000);
-  const header = { alg: 'RS256', typ: 'at+jwt', kid: DEV_KID };
   const claims = {
     sub: options.fxaUid,
     scope: oauth.scope,
@@ -58,10 +57,5 @@ export function devAccessToken(
     ...(oauth.issuer === undefined ? {} : { iss: oauth.issuer }),
     ...(options.generation === undefined ? {} : { 'fxa-generation': options.generation }),
   };
-  const input = `${b64(header)}.${b64(claims)}`;
-  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
-}
-
-function b64(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
+  return signRs256Jwt(key, { typ: 'at+jwt', kid: DEV_KID }, claims);
 }

@@ -16,6 +16,8 @@ export interface HealthDeps {
   /** How long the database may take to answer the heartbeat's ping. */
   pingTimeoutMs?: number;
   version: VersionDocument;
+  /** Set while a loadtest_mode is on: shown in every __heartbeat__ answer. */
+  loadtestWarning?: string;
 }
 
 export interface VersionDocument {
@@ -39,6 +41,7 @@ export function addHealthRoutes(router: Router, deps: HealthDeps): void {
       database: down.some((d) => d.name === 'database') ? 'Err' : 'Ok',
       broker: down.some((d) => d.name !== 'database') ? 'Err' : 'Ok',
       ...(down.length > 0 ? { errors: down } : {}),
+      ...(deps.loadtestWarning === undefined ? {} : { loadtest_mode: true, warning: deps.loadtestWarning }),
     };
     const headers: Record<string, string> = down.length > 0 ? { 'Retry-After': String(deps.retryAfterS) } : {};
     sendJson(res, down.length === 0 ? 200 : 503, JSON.stringify(body), headers);

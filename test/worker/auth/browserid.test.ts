@@ -437,6 +437,7 @@ describe('BrowserID verification', function () {
       max_delegations: 2,
       leeway_s: 60,
       max_assertion_bytes: 16384,
+      loadtest_mode: false,
     });
     expect((await v.verify(assertion())).email).to.equal(`${UID}@idp.test`);
   });

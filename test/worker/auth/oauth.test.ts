@@ -196,6 +196,7 @@ describe('OAuth verification', function () {
       jwks_cooldown_ms: 0,
       jwks_cache_max_age_s: 60,
       max_token_bytes: 8192,
+      loadtest_mode: false,
     });
     expect((await v.verify(await mintAccessToken(primary))).email).to.equal(`${UID}@example.org`);
   });

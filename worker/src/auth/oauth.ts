@@ -1,10 +1,13 @@
-import type { OAuthConfig } from '@tokenserver/shared';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { LOADTEST_ISSUER, LOADTEST_OAUTH_KID, type OAuthConfig } from '@tokenserver/shared';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  decodeProtectedHeader,
   type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
+  type JWTVerifyOptions,
   jwtVerify,
 } from 'jose';
 import { decodeBase64Url } from './base64url.js';
@@ -40,6 +43,8 @@ export interface OAuthVerifierOptions {
   cooldownMs?: number;
   cacheMaxAgeMs?: number;
   maxTokenBytes?: number;
+  /** loadtest_mode: also accept tokens with kid `loadtest-local` and iss `loadtest.local` signed by this key. */
+  loadtestKey?: { publicJwk: { kty: 'RSA'; n: string; e: string } };
 }
 
 export interface OAuthIdentity {
@@ -69,8 +74,10 @@ const UNAVAILABLE_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JOSE_GENERIC', 'ERR_
 export class OAuthVerifier {
   private readonly keys: JWTVerifyGetKey;
   private readonly requiredClaims: string[];
+  private readonly loadtestKey: KeyObject | undefined;
 
   constructor(private readonly options: OAuthVerifierOptions) {
+    this.loadtestKey = options.loadtestKey && createPublicKey({ key: options.loadtestKey.publicJwk, format: 'jwk' });
     if (options.jwks) {
       this.keys = createLocalJWKSet(options.jwks);
     } else if (options.jwksUrl) {
@@ -85,7 +92,7 @@ export class OAuthVerifier {
     this.requiredClaims = options.requireExp === false ? ['sub', 'scope'] : ['sub', 'scope', 'exp'];
   }
 
-  static fromConfig(config: OAuthConfig): OAuthVerifier {
+  static fromConfig(config: OAuthConfig, extra: Pick<OAuthVerifierOptions, 'loadtestKey'> = {}): OAuthVerifier {
     return new OAuthVerifier({
       jwks: config.jwks as JSONWebKeySet | undefined,
       jwksUrl: config.jwks_url,
@@ -98,6 +105,7 @@ export class OAuthVerifier {
       cooldownMs: config.jwks_cooldown_ms,
       cacheMaxAgeMs: config.jwks_cache_max_age_s * 1000,
       maxTokenBytes: config.max_token_bytes,
+      loadtestKey: extra.loadtestKey,
     });
   }
 
@@ -108,15 +116,23 @@ export class OAuthVerifier {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.keys, {
+      const checks: JWTVerifyOptions = {
         algorithms: ['RS256'],
         typ: 'at+jwt',
         issuer: this.options.issuer,
         clockTolerance: this.options.clockToleranceS ?? 60,
         requiredClaims: this.requiredClaims,
         currentDate: options.now === undefined ? undefined : new Date(options.now),
-      }));
+      };
+      if (decodeProtectedHeader(token).kid === LOADTEST_OAUTH_KID) {
+        // Decided before any JWKS lookup, so a load-test token never makes a worker fetch keys.
+        if (!this.loadtestKey) throw new InvalidSignatureError('load-test tokens are accepted only in loadtest_mode');
+        ({ payload } = await jwtVerify(token, this.loadtestKey, { ...checks, issuer: LOADTEST_ISSUER }));
+      } else {
+        ({ payload } = await jwtVerify(token, this.keys, checks));
+      }
     } catch (err) {
+      if (err instanceof InvalidSignatureError) throw err;
       throw mapJoseError(err);
     }
     return this.identity(payload);

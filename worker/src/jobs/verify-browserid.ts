@@ -1,4 +1,5 @@
-import type { VerifyBrowserIdRequest } from '@tokenserver/shared';
+import { browserIdRsaPublicKey, loadOrCreateLoadtestKey, type VerifyBrowserIdRequest } from '@tokenserver/shared';
+import { importBrowserIdKey } from '../auth/browserid/keys.js';
 import { BrowserIdVerifier } from '../auth/browserid/verify.js';
 import { type JobHandler, parseJsonBody } from './job-handler.js';
 import { verdictOf } from './verdict.js';
@@ -7,7 +8,10 @@ import { verdictOf } from './verdict.js';
 export const verifyBrowserIdJob: JobHandler = {
   kind: 'verify-browserid',
   create(config) {
-    const verifier = BrowserIdVerifier.fromConfig(config.browserid);
+    const loadtestKey = config.browserid.loadtest_mode
+      ? importBrowserIdKey(browserIdRsaPublicKey(loadOrCreateLoadtestKey(config.broker.run_dir, 'browserid').publicJwk))
+      : undefined;
+    const verifier = BrowserIdVerifier.fromConfig(config.browserid, { loadtestKey });
     return (body) => {
       const request = parseJsonBody<VerifyBrowserIdRequest>(body, (v) => typeof v.assertion === 'string');
       return verdictOf(async () => {

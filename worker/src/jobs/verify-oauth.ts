@@ -1,4 +1,4 @@
-import type { VerifyOAuthRequest } from '@tokenserver/shared';
+import { loadOrCreateLoadtestKey, type VerifyOAuthRequest } from '@tokenserver/shared';
 import { OAuthVerifier, parseKeyId } from '../auth/oauth.js';
 import { type JobHandler, parseJsonBody } from './job-handler.js';
 import { verdictOf } from './verdict.js';
@@ -7,7 +7,10 @@ import { verdictOf } from './verdict.js';
 export const verifyOAuthJob: JobHandler = {
   kind: 'verify-oauth',
   create(config) {
-    const verifier = OAuthVerifier.fromConfig(config.oauth);
+    const loadtestKey = config.oauth.loadtest_mode
+      ? loadOrCreateLoadtestKey(config.broker.run_dir, 'oauth')
+      : undefined;
+    const verifier = OAuthVerifier.fromConfig(config.oauth, { loadtestKey });
     return (body) => {
       const request = parseJsonBody<VerifyOAuthRequest>(
         body,

@@ -1,4 +1,4 @@
-import type { BrowserIdConfig } from '@tokenserver/shared';
+import { type BrowserIdConfig, LOADTEST_ISSUER } from '@tokenserver/shared';
 import {
   AudienceMismatchError,
   ExpiredAssertionError,
@@ -12,7 +12,7 @@ import { verifyJwsSignature } from './algorithms.js';
 import { type AssertionLimits, type JwsSegment, parseBackedAssertion } from './assertion.js';
 import { AudienceMatcher } from './audience.js';
 import { IdpKeyResolver } from './idp.js';
-import { KeyCache } from './keys.js';
+import { KeyCache, type VerificationKey } from './keys.js';
 
 // Local BrowserID verification, cheapest checks first so that junk costs no crypto and no
 // network: parse, audience, chain length, expiry, email, issuer trust, then the signatures.
@@ -30,6 +30,8 @@ export interface BrowserIdVerifierOptions {
   idp: IdpKeyResolver;
   /** Most distinct user keys kept imported. */
   keyCacheSize?: number;
+  /** loadtest_mode: the key that certifies `@loadtest.local` emails for the issuer `loadtest.local`. */
+  loadtestKey?: VerificationKey;
 }
 
 export interface VerifyOptions {
@@ -73,7 +75,7 @@ export class BrowserIdVerifier {
     this.idp = options.idp;
   }
 
-  static fromConfig(config: BrowserIdConfig): BrowserIdVerifier {
+  static fromConfig(config: BrowserIdConfig, extra: { loadtestKey?: VerificationKey } = {}): BrowserIdVerifier {
     const idp = new IdpKeyResolver({
       issuerUrls: config.issuer_urls,
       timeoutMs: config.timeout_ms,
@@ -89,6 +91,7 @@ export class BrowserIdVerifier {
       leewayMs: config.leeway_s * 1000,
       limits: { maxBytes: config.max_assertion_bytes, maxCertificates: 4 },
       idp,
+      loadtestKey: extra.loadtestKey,
     });
   }
 
@@ -104,9 +107,7 @@ export class BrowserIdVerifier {
     this.checkTimes(certificate, now, 'certificate');
     const { email, local, domain } = readEmail(certificate.payload);
     const issuer = readString(certificate.payload.iss, 'iss').toLowerCase();
-    await this.checkIssuer(issuer, domain);
-
-    const issuerKey = await this.idp.issuerKey(issuer);
+    const issuerKey = await this.trustedIssuerKey(issuer, domain);
     if (!verifyJwsSignature(certificate, issuerKey)) throw new InvalidSignatureError('bad signature in chain');
     const userKey = this.userKeys.import(certificate.payload['public-key']);
     if (!verifyJwsSignature(assertion, userKey)) throw new InvalidSignatureError('invalid signature on assertion');
@@ -128,6 +129,21 @@ export class BrowserIdVerifier {
       throw new ExpiredAssertionError(`${what} issued later than verification date`);
     }
     return exp;
+  }
+
+  /** The key that must have signed the certificate, once the issuer is trusted for the email's domain. */
+  private async trustedIssuerKey(issuer: string, emailDomain: string): Promise<VerificationKey> {
+    // loadtest.local is reserved: never fetched, only for its own emails, and only in loadtest_mode.
+    if (issuer === LOADTEST_ISSUER) {
+      if (!this.options.loadtestKey)
+        throw new UntrustedIssuerError(`${LOADTEST_ISSUER} is accepted only in loadtest_mode`);
+      if (emailDomain !== LOADTEST_ISSUER)
+        throw new UntrustedIssuerError(`${LOADTEST_ISSUER} certifies only its own emails`);
+      return this.options.loadtestKey;
+    }
+    if (emailDomain === LOADTEST_ISSUER) throw new UntrustedIssuerError(`only ${LOADTEST_ISSUER} certifies its emails`);
+    await this.checkIssuer(issuer, emailDomain);
+    return this.idp.issuerKey(issuer);
   }
 
   private async checkIssuer(issuer: string, emailDomain: string): Promise<void> {
