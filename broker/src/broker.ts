@@ -12,11 +12,14 @@ import {
   readCommand,
   readJobs,
   readResults,
+  type SecurityConfig,
   type Status,
 } from '@tokenserver/shared';
+import { curveServerOptions } from '@tokenserver/shared/curve';
 import { SerialSender } from '@tokenserver/shared/serial-sender';
 import { Router } from 'zeromq';
 import { type Job, Scheduler, type SchedulerSink, type WorkerRecord } from './scheduler.js';
+import { ZapDomain, ZapHandler } from './zap.js';
 
 interface Outgoing<B> {
   peer: Buffer;
@@ -39,11 +42,13 @@ export class Broker implements SchedulerSink {
   private readonly dirtyClients: Outgoing<ResultBatch>[] = [];
   private flushScheduled = false;
   private ticker: NodeJS.Timeout | undefined;
+  private readonly zap: ZapHandler | undefined;
 
   constructor(
     private readonly config: BrokerConfig,
     private readonly endpoints: BrokerEndpoints,
     private readonly log: Logger,
+    security: SecurityConfig = NO_SECURITY,
   ) {
     const common = {
       linger: 0,
@@ -54,9 +59,16 @@ export class Broker implements SchedulerSink {
       maxMessageSize: config.max_message_bytes,
       heartbeatInterval: config.heartbeat_interval_ms,
       heartbeatTimeout: config.heartbeat_interval_ms * config.heartbeat_liveness,
+      handshakeInterval: HANDSHAKE_MS,
     };
-    this.frontend = new Router(common);
-    this.backend = new Router(common);
+    this.frontend = new Router({ ...common, ...curveServerOptions({ security }, ZapDomain.frontend) });
+    this.backend = new Router({ ...common, ...curveServerOptions({ security }, ZapDomain.backend) });
+    if (security.curve) {
+      this.zap = new ZapHandler(
+        { [ZapDomain.frontend]: security.allowed_client_keys, [ZapDomain.backend]: security.allowed_worker_keys },
+        log,
+      );
+    }
     this.toClients = new SerialSender(this.frontend, (_message, err) => {
       this.log.debug({ err: err.message }, 'reply to a departed client dropped');
     });
@@ -73,6 +85,7 @@ export class Broker implements SchedulerSink {
 
   /** Binds both sockets and starts serving. Rejects (EADDRINUSE…) without side effects on failure. */
   async start(): Promise<void> {
+    await this.zap?.start();
     await this.frontend.bind(this.endpoints.frontend);
     await this.backend.bind(this.endpoints.backend);
     this.ticker = setInterval(() => this.tick(), this.config.heartbeat_interval_ms);
@@ -100,6 +113,7 @@ export class Broker implements SchedulerSink {
     clearInterval(this.ticker);
     this.frontend.close();
     this.backend.close();
+    this.zap?.close();
   }
 
   // SchedulerSink: called synchronously by the scheduler; bytes leave at the next flush.
@@ -235,6 +249,15 @@ export class Broker implements SchedulerSink {
 }
 
 const MAX_BATCH = 64;
+/** A peer that has not finished the ZMTP/CURVE handshake by then is dropped. */
+const HANDSHAKE_MS = 5000;
+const NO_SECURITY: SecurityConfig = {
+  curve: false,
+  broker_public_key: '',
+  key_file: '',
+  allowed_client_keys: [],
+  allowed_worker_keys: [],
+};
 const HEARTBEAT = encodeControl(Command.Heartbeat);
 const DISCONNECT = encodeControl(Command.Disconnect);
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { brokerEndpoints, createLogger, ensureRunDir, loadConfigOrExit } from '@tokenserver/shared';
+import { generateKeyPair } from '@tokenserver/shared/curve';
 import { Command } from 'commander';
 import { Broker } from './broker.js';
 import { acquireRunLock } from './run-lock.js';
@@ -9,6 +10,20 @@ const program = new Command('powerhose-broker')
   .option('-c, --config <path>', 'config file (default: $TOKENSERVER_CONFIG or config/default.toml)')
   .showHelpAfterError()
   .action(async (options: { config?: string }) => runBroker(options.config));
+
+program
+  .command('keygen')
+  .description('make a CURVE key pair for the broker, a web front or a worker ([security] in the config)')
+  .option('-o, --out <file>', 'write the pair to FILE (mode 0600, never overwritten) and print only the public key')
+  .action((options: { out?: string }) => {
+    try {
+      const pair = generateKeyPair(options.out);
+      process.stdout.write(options.out ? `${pair.publicKey}\n` : `${JSON.stringify(pair, null, 2)}\n`);
+    } catch (err) {
+      process.stderr.write(`powerhose-broker keygen: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  });
 
 async function runBroker(configPath?: string): Promise<void> {
   const { config } = loadConfigOrExit(configPath);
@@ -20,7 +35,7 @@ async function runBroker(configPath?: string): Promise<void> {
       ensureRunDir(endpoints.runDir);
       releaseLock = acquireRunLock(endpoints.runDir);
     }
-    const broker = new Broker(config.broker, endpoints, log);
+    const broker = new Broker(config.broker, endpoints, log, config.security);
     await broker.start();
     const shutdown = async (signal: string) => {
       log.info({ signal }, 'draining');

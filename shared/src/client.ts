@@ -1,4 +1,5 @@
 import { Dealer } from 'zeromq';
+import type { CurveClientOptions } from './curve.js';
 import {
   BadJobError,
   BrokerBusyError,
@@ -35,6 +36,8 @@ export interface PowerhoseClientOptions {
   maxMessageBytes: number;
   /** Called for frames that break the protocol; they are dropped. */
   onProtocolError?: (error: Error) => void;
+  /** CURVE keys when the broker requires them (see curveClientOptions). */
+  curve?: CurveClientOptions;
 }
 
 export interface BrokerStatus {
@@ -82,6 +85,7 @@ export class PowerhoseClient {
       reconnectMaxInterval: 1000,
       heartbeatInterval: options.heartbeatIntervalMs,
       heartbeatTimeout: options.heartbeatIntervalMs * options.heartbeatLiveness,
+      ...options.curve,
     });
     this.sender = new SerialSender(this.socket, (message) => this.failMessage(message as Buffer));
     this.socket.events.on('disconnect', () =>

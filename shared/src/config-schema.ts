@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCurveKey } from './z85.js';
 
 // The one schema for config/default.toml. Every section is strict: an unknown key is an error.
 // Defaults here must match the commented values in config/default.toml.
@@ -85,6 +86,26 @@ export const BootstrapSection = z
 export const LogSection = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+const curveKey = z.string().refine(isCurveKey, 'expected a CURVE public key (40 characters of Z85)');
+
+export const SecuritySection = z
+  .object({
+    curve: z.boolean().default(false),
+    broker_public_key: z
+      .string()
+      .refine((key) => key === '' || isCurveKey(key), 'expected a CURVE public key (40 characters of Z85)')
+      .default(''),
+    key_file: z.string().default(''),
+    allowed_client_keys: z.array(curveKey).default([]),
+    allowed_worker_keys: z.array(curveKey).default([]),
+  })
+  .strict()
+  .superRefine((security, ctx) => {
+    if (!security.curve) return;
+    if (!security.broker_public_key) ctx.addIssue({ code: 'custom', path: ['broker_public_key'], message: 'required when curve = true' });
+    if (!security.key_file) ctx.addIssue({ code: 'custom', path: ['key_file'], message: 'required when curve = true' });
+  });
+
   })
   .strict();
 
@@ -159,6 +180,7 @@ export const ConfigSchema = z
     assignment: AssignmentSection.prefault({}),
     bootstrap: BootstrapSection.prefault({}),
     browserid: BrowserIdSection.prefault({}),
+    security: SecuritySection.prefault({}),
     oauth: OAuthSection.prefault({}),
     tokens: TokensSection.prefault({}),
     example_node: ExampleNodeSection.prefault({}),
@@ -173,6 +195,7 @@ export type DatabaseConfig = Config['database'];
 export type AssignmentConfig = Config['assignment'];
 export type BootstrapConfig = Config['bootstrap'];
 export type BrowserIdConfig = Config['browserid'];
+export type SecurityConfig = Config['security'];
 export type OAuthConfig = Config['oauth'];
 export type TokensConfig = Config['tokens'];
 export type ExampleNodeConfig = Config['example_node'];

@@ -12,3 +12,5 @@ export * from './protocol.js';
 export * from './token-jobs.js';
 export * from './token-secrets-source.js';
 export * from './tokenlib.js';
+export * from './watched-secrets-file.js';
+export { isCurveKey, z85Decode } from './z85.js';

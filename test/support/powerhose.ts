@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PowerhoseClient } from '@tokenserver/shared/client';
+import type { CurveClientOptions } from '@tokenserver/shared/curve';
 import { REPO_ROOT, RunningProcess } from './processes.js';
 
 export type Transport = 'ipc' | 'tcp';
@@ -84,8 +85,9 @@ export class ClusterEnv {
     return new RunningProcess(process.execPath, [WORKER_CLI, ...args], this.env);
   }
 
-  client(defaultTimeoutMs = 5000): PowerhoseClient {
+  client(defaultTimeoutMs = 5000, curve?: CurveClientOptions): PowerhoseClient {
     return new PowerhoseClient({
+      curve,
       endpoint: this.frontend,
       defaultTimeoutMs,
       heartbeatIntervalMs: TEST_HEARTBEAT_MS,

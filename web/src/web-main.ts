@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { brokerEndpoints, type Config, createLogger, loadConfigOrExit, loadtestWarning } from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
+import { curveClientOptions } from '@tokenserver/shared/curve';
 import { Command } from 'commander';
 import { createApp } from './app.js';
 import { prepareStore } from './db/bootstrap.js';
@@ -45,6 +46,7 @@ async function runWeb(configPath?: string): Promise<void> {
     heartbeatLiveness: config.broker.heartbeat_liveness,
     maxMessageBytes: config.broker.max_message_bytes,
     onProtocolError: (err) => log.warn({ err: err.message }, 'broker protocol error'),
+    curve: curveClientOptions(config),
   });
   const app = createApp({
     config,

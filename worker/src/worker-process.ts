@@ -8,6 +8,7 @@ import {
   ProtocolError,
   readCommand,
 } from '@tokenserver/shared';
+import { curveClientOptions } from '@tokenserver/shared/curve';
 import { SerialSender } from '@tokenserver/shared/serial-sender';
 import { Dealer } from 'zeromq';
 import { Executor } from './executor.js';
@@ -57,6 +58,7 @@ export class WorkerProcess {
       reconnectMaxInterval: 1000,
       heartbeatInterval: broker.heartbeat_interval_ms,
       heartbeatTimeout: this.brokerExpiryMs,
+      ...curveClientOptions(options.config),
     });
     this.sender = new SerialSender(this.socket, () => {}); // nothing to do: the broker re-sends what it misses
     this.ready = encodeReady({
