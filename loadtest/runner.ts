@@ -1,0 +1,106 @@
+import { Agent, request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+// HTTP load over keep-alive connections: `connections` loops, each sending its next request when the previous one
+// is answered. With a target rate, requests are given send times 1/rate apart and latency is measured from that
+// scheduled time, so a slow server shows up as latency instead of silently lowering the offered load.
+
+export type HttpOutcome = { status: number; body: string } | { error: string };
+
+export interface LoadShape {
+  connections: number;
+  /** Stop sending after this long. */
+  durationMs?: number;
+  /** Stop after this many requests. */
+  requests?: number;
+  /** Requests per second over all connections. */
+  rate?: number;
+  timeoutMs: number;
+}
+
+export interface Dispatch<T> {
+  /** The next request to send: its path and headers, plus whatever `done` needs to judge the answer. */
+  next(): { path: string; headers: Readonly<Record<string, string>>; context: T };
+  done(context: T, outcome: HttpOutcome, latencyMs: number, atMs: number): void;
+}
+
+export class HttpTarget {
+  readonly agent: Agent;
+
+  constructor(
+    readonly url: URL,
+    connections: number,
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  }
+
+  send(path: string, headers: Readonly<Record<string, string>>, timeoutMs: number): Promise<HttpOutcome> {
+    return new Promise((resolve) => {
+      const req = request(
+        {
+          agent: this.agent,
+          host: this.url.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: this.url.port || 80,
+          path,
+          headers,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+        },
+      );
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export interface DriveControl {
+  /** Resolves when every loop has stopped and every request in flight was answered. */
+  finished: Promise<void>;
+  /** Stops sending new requests (Ctrl-C). */
+  stop(): void;
+  /** Milliseconds since the run started. */
+  elapsedMs(): number;
+}
+
+export function drive<T>(target: HttpTarget, shape: LoadShape, dispatch: Dispatch<T>): DriveControl {
+  const startedAt = performance.now();
+  const deadline = shape.durationMs === undefined ? Number.POSITIVE_INFINITY : startedAt + shape.durationMs;
+  const limit = shape.requests ?? Number.POSITIVE_INFINITY;
+  let issued = 0;
+  let stopped = false;
+  const mayIssue = () => !stopped && issued < limit && performance.now() < deadline;
+
+  const loop = async (): Promise<void> => {
+    while (mayIssue()) {
+      const index = issued++;
+      let sentAt = performance.now();
+      if (shape.rate !== undefined) {
+        const slot = startedAt + (index * 1000) / shape.rate;
+        if (slot > sentAt) await sleep(slot - sentAt);
+        if (stopped || slot >= deadline) return;
+        sentAt = slot;
+      }
+      const { path, headers, context } = dispatch.next();
+      const outcome = await target.send(path, headers, shape.timeoutMs);
+      const end = performance.now();
+      dispatch.done(context, outcome, end - sentAt, end - startedAt);
+    }
+  };
+  const finished = Promise.all(Array.from({ length: shape.connections }, loop)).then(() => undefined);
+  return {
+    finished,
+    stop: () => {
+      stopped = true;
+    },
+    elapsedMs: () => performance.now() - startedAt,
+  };
+}
