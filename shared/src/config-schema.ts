@@ -6,6 +6,7 @@ import { isCurveKey } from './z85.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'expected "host:port"');
 const positiveInt = z.number().int().positive();
+const port = z.number().int().min(0).max(65535);
 
 export const BrokerSection = z
   .object({
@@ -19,6 +20,7 @@ export const BrokerSection = z
     max_attempts: positiveInt.default(3),
     shutdown_grace_ms: z.number().int().nonnegative().default(5000),
     max_message_bytes: positiveInt.default(4 * 1024 * 1024),
+    metrics_port: port.default(0),
   })
   .strict();
 
@@ -31,6 +33,7 @@ export const WorkerSection = z
     restart_backoff_ms: positiveInt.default(250),
     restart_backoff_max_ms: positiveInt.default(10000),
     hung_job_grace_ms: z.number().int().nonnegative().default(1000),
+    metrics_port: port.default(0),
   })
   .strict();
 
@@ -86,6 +89,7 @@ export const BootstrapSection = z
 export const LogSection = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    format: z.enum(['json', 'pretty']).default('json'),
 const curveKey = z.string().refine(isCurveKey, 'expected a CURVE public key (40 characters of Z85)');
 
 export const SecuritySection = z
