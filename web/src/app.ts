@@ -1,4 +1,5 @@
 import { type Config, type Logger, loadtestWarning } from '@tokenserver/shared';
+import { type Registry, renderMetrics } from '@tokenserver/shared/metrics';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { apiErrors } from './api-errors.js';
 import type { Store } from './db/store.js';
@@ -17,9 +18,12 @@ export interface AppDeps {
   version: VersionDocument;
   /** How long the service list is cached (default 10 s). */
   serviceCacheTtlMs?: number;
+  /** Served on GET /metrics (Prometheus text format) when given. */
+  metrics?: Registry;
 }
 
 const TOKEN_PATH = '/1.0/:application/:version';
+const METRICS_PATH = '/metrics';
 const ALLOW_GET = { Allow: 'GET, HEAD' };
 
 /** The HTTP API. No middleware runs before the token route: Express's own per-request cost is the largest here. */
@@ -58,7 +62,19 @@ export function createApp(deps: AppDeps): Express {
     loadtestWarning: loadtestWarning(config),
   });
 
-  for (const path of [TOKEN_PATH, '/', '/__lbheartbeat__', '/__heartbeat__', '/__version__']) {
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.get(METRICS_PATH, async (_req: Request, res: Response, next: NextFunction) => {
+      try {
+        const { contentType, body } = await renderMetrics(metrics);
+        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) }).end(body);
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
+
+  for (const path of [TOKEN_PATH, '/', '/__lbheartbeat__', '/__heartbeat__', '/__version__', METRICS_PATH]) {
     app.all(path, (_req: Request, res: Response) => sendError(res, apiErrors.methodNotAllowed(), ALLOW_GET));
   }
   app.use((_req: Request, res: Response) => sendError(res, apiErrors.notFound()));

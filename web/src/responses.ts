@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { TokenServerError } from './api-errors.js';
+import { requestRecordOf } from './observability/request-record.js';
 
 // Every answer of the web front leaves through here, so each one carries X-Timestamp (clients resync their
 // clock from it after invalid-timestamp). Writing to the raw response skips Express's res.json machinery.
@@ -33,5 +34,7 @@ export function sendError(
   error: TokenServerError,
   headers: Readonly<Record<string, string>> = {},
 ): void {
+  const record = requestRecordOf(res);
+  if (record) record.errorStatus = error.status;
   sendJson(res, error.httpStatus, JSON.stringify(error.toBody()), { ...error.headers, ...headers });
 }

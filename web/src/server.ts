@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from '@tokenserver/shared';
-import type { Express } from 'express';
 import { apiErrors, type TokenServerError } from './api-errors.js';
 import { unixSeconds } from './responses.js';
 
@@ -35,7 +34,12 @@ export interface ListeningServer {
   close(): Promise<void>;
 }
 
-export async function listen(app: Express, host: string, port: number, limits: HttpLimits): Promise<ListeningServer> {
+export async function listen(
+  app: RequestListener,
+  host: string,
+  port: number,
+  limits: HttpLimits,
+): Promise<ListeningServer> {
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderSize,

@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { formatFxaKid, type Logger, type VerifiedIdentity } from '@tokenserver/shared';
+import {
+  formatFxaKid,
+  type Logger,
+  PowerhoseError,
+  type VerifiedIdentity,
+  type VerifyVerdict,
+} from '@tokenserver/shared';
 import type { Request, Response } from 'express';
 import { type AccountClaims, type AssignedUser, apiEndpoint, apiErrorForStoreError, resolveUser } from './accounts.js';
 import { apiErrors, TokenServerError } from './api-errors.js';
 import type { ServiceRecord, Store } from './db/store.js';
+import { RequestRecord, requestRecordOf } from './observability/request-record.js';
 import { sendError, sendJson } from './responses.js';
 import type { ServiceCatalogue } from './service-catalogue.js';
-import { apiErrorForJobError, apiErrorForVerdict, type TokenJobs } from './token-jobs-client.js';
+import { apiErrorForJobError, apiErrorForVerdict, MalformedAnswerError, type TokenJobs } from './token-jobs-client.js';
 
 // GET /1.0/{application}/{version}: the whole request, top to bottom. Cheap checks come first so that
 // malformed requests never reach the broker; the credential is verified and the token signed by workers.
@@ -29,18 +36,30 @@ type Credential = { scheme: 'browserid'; assertion: string } | { scheme: 'bearer
 
 export function tokenRoute(deps: TokenRouteDeps): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
+    const record = requestRecordOf(res) ?? new RequestRecord('', 0);
     try {
+      record.startStage();
       const service = await deps.services.lookup(req.params.application as string, req.params.version as string);
+      record.endStage('db');
       const clientStateHeader = readClientState(req.headers);
       const credential = readAuthorization(req.headers, deps.maxCredentialBytes);
-      const identity = await verify(deps, credential, req.headers);
+      record.startStage();
+      const verdict = await verify(deps.jobs, credential, req.headers);
+      record.endStage('verify');
+      if (!verdict.ok) throw apiErrorForVerdict(verdict, deps.retryAfterS);
+      const identity = verdict.identity;
       const claims = accountClaims(credential, identity, clientStateHeader);
+      record.startStage();
       const user = await resolveUser(deps.store, service.name, identity.email, claims, {
         allowNewUsers: deps.allowNewUsers,
       });
-      sendJson(res, 200, await tokenAnswer(deps, service, user, identity, req.query.duration));
+      record.endStage('db');
+      record.startStage();
+      const answer = await tokenAnswer(deps, service, user, identity, req.query.duration, record);
+      record.endStage('sign');
+      sendJson(res, 200, answer);
     } catch (err) {
-      answerFailure(deps, req, res, err);
+      answerFailure(deps, req, res, err, record);
     }
   };
 }
@@ -71,20 +90,10 @@ function readAuthorization(headers: IncomingHttpHeaders, maxBytes: TokenRouteDep
   return scheme === 'browserid' ? { scheme, assertion: value } : { scheme, token: value };
 }
 
-async function verify(
-  deps: TokenRouteDeps,
-  credential: Credential,
-  headers: IncomingHttpHeaders,
-): Promise<VerifiedIdentity> {
+function verify(jobs: TokenJobs, credential: Credential, headers: IncomingHttpHeaders): Promise<VerifyVerdict> {
+  if (credential.scheme === 'browserid') return jobs.verifyBrowserId({ assertion: credential.assertion });
   const keyId = headerValue(headers, 'x-keyid');
-  const verdict =
-    credential.scheme === 'browserid'
-      ? await deps.jobs.verifyBrowserId({ assertion: credential.assertion })
-      : await deps.jobs.verifyOAuth(
-          keyId === undefined ? { token: credential.token } : { token: credential.token, keyId },
-        );
-  if (!verdict.ok) throw apiErrorForVerdict(verdict, deps.retryAfterS);
-  return verdict.identity;
+  return jobs.verifyOAuth(keyId === undefined ? { token: credential.token } : { token: credential.token, keyId });
 }
 
 /**
@@ -112,6 +121,7 @@ async function tokenAnswer(
   user: AssignedUser,
   identity: VerifiedIdentity,
   duration: unknown,
+  record: RequestRecord,
 ): Promise<string> {
   if (!service.pattern) throw apiErrors.unknownEndpointPattern(service.name, deps.retryAfterS);
   const token = await deps.jobs.signToken({
@@ -122,6 +132,7 @@ async function tokenAnswer(
     ...(identity.deviceId === undefined ? {} : { deviceId: identity.deviceId }),
     ...(typeof duration === 'string' && duration.length <= 20 ? { requestedDuration: duration } : {}),
   });
+  record.hashedFxaUid = token.hashedFxaUid;
   return JSON.stringify({
     id: token.id,
     key: token.key,
@@ -136,7 +147,8 @@ async function tokenAnswer(
 }
 
 /** Known failures get their catalogue answer; anything else is a bug: 500, logged with a request id. */
-function answerFailure(deps: TokenRouteDeps, req: Request, res: Response, err: unknown): void {
+function answerFailure(deps: TokenRouteDeps, req: Request, res: Response, err: unknown, record: RequestRecord): void {
+  if (err instanceof PowerhoseError || err instanceof MalformedAnswerError) record.jobError = err.code;
   const known =
     err instanceof TokenServerError
       ? err
@@ -151,7 +163,7 @@ function answerFailure(deps: TokenRouteDeps, req: Request, res: Response, err: u
 }
 
 export function answerInternalError(log: Logger, req: Request, res: Response, err: unknown): void {
-  const requestId = randomUUID();
+  const requestId = requestRecordOf(res)?.id ?? randomUUID();
   log.error({ err, requestId, method: req.method, path: req.path }, 'internal error');
   sendError(res, apiErrors.internalError(), { 'X-Request-Id': requestId });
 }

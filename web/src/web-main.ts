@@ -4,10 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { brokerEndpoints, type Config, createLogger, loadConfigOrExit, loadtestWarning } from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { curveClientOptions } from '@tokenserver/shared/curve';
+import { createMetricsRegistry } from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
 import { createApp } from './app.js';
 import { prepareStore } from './db/bootstrap.js';
 import { readVersionDocument } from './health-routes.js';
+import { observeRequests } from './observability/request-observer.js';
+import { WebMetrics } from './observability/web-metrics.js';
 import { httpLimits, listen } from './server.js';
 
 /** Message sent to a parent process (`tokenserver start`) once the server listens. */
@@ -48,14 +51,17 @@ async function runWeb(configPath?: string): Promise<void> {
     onProtocolError: (err) => log.warn({ err: err.message }, 'broker protocol error'),
     curve: curveClientOptions(config),
   });
+  const metrics = new WebMetrics(createMetricsRegistry(), client);
   const app = createApp({
     config,
     store: prepared.store,
     jobs: client,
     log,
     version: readVersionDocument([process.cwd(), REPO_ROOT]),
+    metrics: metrics.registry,
   });
-  const server = await listen(app, config.web.host, config.web.port, httpLimits(config)).catch((err: Error) => {
+  const handler = observeRequests(app, { log, metrics });
+  const server = await listen(handler, config.web.host, config.web.port, httpLimits(config)).catch((err: Error) => {
     process.stderr.write(`tokenserver-web: cannot listen on ${config.web.host}:${config.web.port}: ${err.message}\n`);
     process.exit(1);
   });
