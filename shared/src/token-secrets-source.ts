@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { TokensConfig } from './config-schema.js';
-import { DerivedSecrets, FileSecrets, FixedSecrets, type NodeSecrets, SecretsError } from './node-secrets.js';
+import { DerivedSecrets, FixedSecrets, type NodeSecrets, SecretsError } from './node-secrets.js';
+import { WatchedSecretsFile } from './watched-secrets-file.js';
 
 // Chooses where token secrets come from: [tokens] secrets_file, else [tokens] master_secret,
 // else a master secret generated once into the run directory. There is no built-in default.
@@ -29,6 +30,8 @@ export interface TokenSecrets {
 export interface LoadTokenSecretsOptions {
   /** Generate missing secret files (true in the process that starts the stack, false in workers). */
   create?: boolean;
+  /** A changed secrets_file could not be read or parsed (the previous secrets stay in use). */
+  onSecretsFileError?: (error: Error) => void;
 }
 
 export function loadTokenSecrets(
@@ -49,7 +52,11 @@ export function loadTokenSecrets(
   let nodeSecrets: NodeSecrets;
   let source: TokenSecrets['source'];
   if (tokens.secrets_file !== undefined) {
-    nodeSecrets = FileSecrets.fromFile(tokens.secrets_file);
+    // Watched: `tokenserver node rotate-secret` replaces the file and every process picks the change up.
+    nodeSecrets = new WatchedSecretsFile(
+      tokens.secrets_file,
+      options.onSecretsFileError ? { onReloadError: options.onSecretsFileError } : {},
+    );
     source = 'secrets_file';
   } else {
     const master = tokens.master_secret ?? fromRunDir(GENERATED_MASTER_SECRET_FILE);

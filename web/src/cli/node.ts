@@ -1,11 +1,14 @@
+import { loadConfigOrExit, type TokensConfig } from '@tokenserver/shared';
 import type { Command } from 'commander';
 import type { NodeChanges, NodeRecord } from '../db/store.js';
+import { rotateNodeSecret } from '../rotate-node-secret.js';
 import {
   CommandError,
   type ConfigOption,
   isHttpUrl,
   positiveNumber,
   print,
+  reportFailure,
   runWithStore,
   wholeNumber,
   withConfigOption,
@@ -19,7 +22,7 @@ interface NodeFieldOptions extends ConfigOption {
   backoff?: boolean;
 }
 
-/** `tokenserver node add|update|remove|unassign|list`. */
+/** `tokenserver node add|update|remove|unassign|list|rotate-secret`. */
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('storage nodes: capacity, state, assignment');
 
@@ -73,6 +76,26 @@ export function registerNodeCommands(program: Command): void {
       }),
     );
 
+  withConfigOption(node.command('rotate-secret <url>'))
+    .description(
+      'give the node a new token secret in [tokens] secrets_file: tokens signed with the old ones stop working at once (workers and nodes re-read the file); with --keep-old they stay valid',
+    )
+    .option('--keep-old', 'keep the current secrets valid (graceful rotation, not a compromise)')
+    .action((url: string, options: ConfigOption & { keepOld?: boolean }) => {
+      try {
+        const { config } = loadConfigOrExit(options.config);
+        const path = secretsFileOrExplain(config.tokens);
+        const result = rotateNodeSecret(path, url, { keepOld: options.keepOld === true });
+        const kept = result.validSecrets - 1;
+        print(
+          `${result.addedNode ? 'added' : 'rotated'} the secret of ${url} in ${path}` +
+            (kept > 0 ? ` (${kept} older secret(s) still valid)` : ' (older secrets revoked)'),
+        );
+      } catch (err) {
+        reportFailure(err);
+      }
+    });
+
   withConfigOption(node.command('list [service]'))
     .description('list nodes, of one service or all')
     .action((service: string | undefined, options: ConfigOption) =>
@@ -85,6 +108,17 @@ export function registerNodeCommands(program: Command): void {
         }
       }),
     );
+}
+
+/** Only a secrets file holds one node's secret apart from the others. */
+function secretsFileOrExplain(tokens: TokensConfig): string {
+  if (tokens.secrets_file !== undefined) return tokens.secrets_file;
+  throw new CommandError(
+    'node secrets come from [tokens] master_secret (or the generated one in run_dir), so one node cannot get a ' +
+      'new secret alone. Either revoke the tokens of every node by replacing master_secret with a new value and ' +
+      'restarting the workers and the nodes, or move to [tokens] secrets_file (README, "Revoking a node\'s ' +
+      'tokens") and run this command again.',
+  );
 }
 
 function nodeChanges(options: NodeFieldOptions): NodeChanges {

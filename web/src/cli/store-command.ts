@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from '@tokenserver/shared';
+import { loadConfigOrExit, SecretsError } from '@tokenserver/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { openStore } from '../db/open-store.js';
 import { type Store, StoreError } from '../db/store.js';
@@ -37,8 +37,7 @@ export async function runWithStore(
     if (migrate && config.database.auto_migrate) await store.migrate();
     await work({ store, config });
   } catch (err) {
-    process.exitCode = EXIT_RUNTIME;
-    process.stderr.write(`tokenserver: ${describeError(err)}\n`);
+    reportFailure(err);
   } finally {
     await store?.close().catch(() => undefined);
   }
@@ -47,8 +46,14 @@ export async function runWithStore(
 /** A failure the operator caused or can fix (unknown user, nothing to change): message and exit 1. */
 export class CommandError extends Error {}
 
+/** One line on stderr and exit code 1. */
+export function reportFailure(err: unknown): void {
+  process.exitCode = EXIT_RUNTIME;
+  process.stderr.write(`tokenserver: ${describeError(err)}\n`);
+}
+
 function describeError(err: unknown): string {
-  if (err instanceof StoreError || err instanceof CommandError) return err.message;
+  if (err instanceof StoreError || err instanceof CommandError || err instanceof SecretsError) return err.message;
   return `unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 

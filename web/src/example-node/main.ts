@@ -27,7 +27,10 @@ async function runExampleNode(configPath?: string): Promise<void> {
   let secrets: NodeSecrets;
   try {
     // create: the node may start before the workers; the file is written once, atomically.
-    const loaded = loadTokenSecrets(config.tokens, config.broker.run_dir, { create: true });
+    const loaded = loadTokenSecrets(config.tokens, config.broker.run_dir, {
+      create: true,
+      onSecretsFileError: (error) => log.error({ err: error.message }, 'secrets_file changed but cannot be used'),
+    });
     secrets = loaded.nodeSecrets;
     for (const file of loaded.generated.filter((f) => f.created))
       log.warn({ path: file.path }, 'generated a token secret');

@@ -1,4 +1,10 @@
-import { encodeJobBody, type SignTokenAnswer, type SignTokenRequest } from '@tokenserver/shared';
+import {
+  type Config,
+  createLogger,
+  encodeJobBody,
+  type SignTokenAnswer,
+  type SignTokenRequest,
+} from '@tokenserver/shared';
 import { loadTokenSecrets } from '../tokens/secrets-source.js';
 import { TokenSigner } from '../tokens/sign.js';
 import { type JobHandler, parseJsonBody } from './job-handler.js';
@@ -8,7 +14,10 @@ export const signTokenJob: JobHandler = {
   kind: 'sign-token',
   create(config) {
     // The supervisor created any generated secret before starting this process.
-    const secrets = loadTokenSecrets(config.tokens, config.broker.run_dir, { create: false });
+    const secrets = loadTokenSecrets(config.tokens, config.broker.run_dir, {
+      create: false,
+      onSecretsFileError: secretsFileErrorLogger(config),
+    });
     const signer = new TokenSigner({
       secrets: secrets.nodeSecrets,
       metrics: secrets.metricsSecret,
@@ -27,6 +36,12 @@ export const signTokenJob: JobHandler = {
     };
   },
 };
+
+/** A rotated secrets file that cannot be read keeps the previous secrets in use: say so. */
+function secretsFileErrorLogger(config: Config): (error: Error) => void {
+  return (error) =>
+    createLogger('worker', config).error({ err: error.message }, 'secrets_file changed but cannot be used');
+}
 
 function isSignRequest(v: Record<string, unknown>): boolean {
   return (
