@@ -1,8 +1,7 @@
 import type { PurgeCandidate, Store } from './db/store.js';
 
-// Purge of replaced user rows past their grace period. The storage-node data deletion (an HTTP DELETE signed
-// with a service token) arrives with a later issue; it plugs in as `deleteNodeData`, which runs before the
-// row is deleted so that a failure leaves the row for the next run.
+// Purge of replaced user rows past their grace period. The storage-node data deletion (node-data.ts) plugs in as
+// `deleteNodeData`, which runs before the row is deleted so that a failure leaves the row for the next run.
 
 export interface PurgeOptions {
   /** Rows replaced at least this long ago (ms) are purged. */
@@ -19,6 +18,8 @@ export interface PurgeOptions {
   force: boolean;
   /** Deletes the user's data on its storage node; called only for rows whose node still exists. */
   deleteNodeData?: (candidate: PurgeCandidate) => Promise<void>;
+  /** Told about each failed node-data deletion (the row is kept). */
+  onDeleteFailure?: (candidate: PurgeCandidate, error: unknown) => void;
   now?: () => number;
 }
 
@@ -69,7 +70,8 @@ async function purgeOne(
   if (candidate.nodeUrl !== null && !candidate.nodeDowned && options.deleteNodeData) {
     try {
       await options.deleteNodeData(candidate);
-    } catch {
+    } catch (err) {
+      options.onDeleteFailure?.(candidate, err);
       report.failed++;
       return;
     }

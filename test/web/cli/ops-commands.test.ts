@@ -102,8 +102,19 @@ function defineCliTests(kind: BackendKind): void {
   it('purges replaced rows past the grace period (dry run first)', async () => {
     const dry = await tokenserver('purge-old-records', '--grace-period', '0', '--dry-run');
     expect(dry).to.include({ code: 0, stdout: 'would purge 2 record(s); skipped 0 on downed nodes; 0 failed\n' });
-    const real = await tokenserver('purge-old-records', '--grace-period', '0', '--batch-size', '1');
-    expect(real.stdout).to.equal('purged 2 record(s); skipped 0 on downed nodes; 0 failed\n');
+    // These nodes do not exist: a run that would DELETE their data fails and keeps the rows. The data deletion
+    // itself is tested against real nodes in test/web/flows/purge.test.ts.
+    const unreachable = await tokenserver('purge-old-records', '--grace-period', '0', '--request-timeout', '1');
+    expect(unreachable).to.include({ code: 1 });
+    expect(unreachable.stdout).to.match(/^purged [01] record\(s\); skipped 0 on downed nodes; [12] failed\n$/);
+    for (const url of ['https://n1.example', 'https://n2.example']) {
+      await tokenserver('node', 'update', 'sync-1.5', url, '--downed');
+    }
+    const real = await tokenserver('purge-old-records', '--grace-period', '0', '--batch-size', '1', '--force');
+    expect(real.stdout).to.match(/^purged [12] record\(s\); skipped 0 on downed nodes; 0 failed\n$/);
+    for (const url of ['https://n1.example', 'https://n2.example']) {
+      await tokenserver('node', 'update', 'sync-1.5', url, '--no-downed');
+    }
     expect((await tokenserver('purge-old-records', '--grace-period', '0')).stdout).to.match(/^purged 0 /);
     const nodes = await tokenserver('node', 'list');
     expect(nodes.stdout).to.include('https://n1.example\t100\t0\t'); // a@example's old row freed its slot

@@ -69,8 +69,9 @@ export function createExampleNodeApp(options: ExampleNodeOptions): express.Expre
     },
   );
 
+  // 404 for a user without data, as a purge run may send a DELETE twice or for a user that never synced.
   app.delete('/1.5/:uid', authenticated, (req, res) => {
-    storage.deleteUser(hawkAuthOf(req).uid);
+    if (!storage.deleteUser(hawkAuthOf(req).uid)) return sendError(res, 404, 'not-found', 'no data for this user');
     res.status(204).end();
   });
 
