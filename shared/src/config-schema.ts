@@ -163,6 +163,14 @@ export const TokensSection = z
   })
   .strict();
 
+// FxA security-event webhook (POST /1.0/webhooks/fxa/events); off while audience is unset.
+export const FxaWebhookSection = z
+  .object({
+    audience: z.string().min(1).optional(),
+    issuer: z.string().min(1).optional(),
+  })
+  .strict();
+
 // The example storage node that `npm start` runs as the bootstrapped node.
 export const ExampleNodeSection = z
   .object({
@@ -188,6 +196,7 @@ export const ConfigSchema = z
     oauth: OAuthSection.prefault({}),
     tokens: TokensSection.prefault({}),
     example_node: ExampleNodeSection.prefault({}),
+    fxa_webhook: FxaWebhookSection.prefault({}),
   })
   .strict();
 
@@ -203,3 +212,4 @@ export type SecurityConfig = Config['security'];
 export type OAuthConfig = Config['oauth'];
 export type TokensConfig = Config['tokens'];
 export type ExampleNodeConfig = Config['example_node'];
+export type FxaWebhookConfig = Config['fxa_webhook'];

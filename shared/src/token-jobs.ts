@@ -8,6 +8,8 @@ export const TokenJob = {
   verifyOAuth: 'verify-oauth',
   /** Body: SignTokenRequest. Answer: SignTokenAnswer. */
   signToken: 'sign-token',
+  /** Body: VerifyEventRequest. Answer: VerifyEventVerdict. */
+  verifyEvent: 'verify-event',
 } as const;
 export type TokenJobKind = (typeof TokenJob)[keyof typeof TokenJob];
 
@@ -56,6 +58,29 @@ export interface SignTokenAnswer {
   duration: number;
   hashedFxaUid: string;
 }
+
+/** The bearer JWT of an FxA security-event webhook call. */
+export interface VerifyEventRequest {
+  token: string;
+}
+
+/**
+ * What an account event asks of the token server. `generation`: the account's generation is now at least this
+ * (a password change); credentials claiming an older one are refused. `retire`: the account was deleted.
+ */
+export type AccountChange = { kind: 'generation'; generation: number } | { kind: 'retire' };
+
+export interface AccountEvent {
+  /** `<sub>@<[oauth] email_domain>`, as users are stored. */
+  email: string;
+  fxaUid: string;
+  /** The recognised events of the token, in a fixed order; unknown event types are left out. */
+  changes: AccountChange[];
+}
+
+export type VerifyEventVerdict =
+  | { ok: true; event: AccountEvent }
+  | { ok: false; status: 'invalid-credentials' | 'unavailable'; code: string; message: string };
 
 export function encodeJobBody(value: object): Buffer {
   return Buffer.from(JSON.stringify(value));

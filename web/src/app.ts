@@ -9,9 +9,10 @@ import { sendError, sendJson } from './responses.js';
 import { ServiceCatalogue } from './service-catalogue.js';
 import { type JobClient, TokenJobs } from './token-jobs-client.js';
 import { answerInternalError, tokenRoute } from './token-route.js';
+import { addFxaWebhookRoute } from './webhook-route.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'web' | 'browserid' | 'oauth' | 'assignment'>;
+  config: Pick<Config, 'web' | 'browserid' | 'oauth' | 'assignment' | 'fxa_webhook'>;
   store: Store;
   jobs: JobClient;
   log: Logger;
@@ -35,12 +36,13 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   const services = new ServiceCatalogue(store, deps.serviceCacheTtlMs);
+  const tokenJobs = new TokenJobs(deps.jobs, config.web.job_timeout_ms);
   app.get(
     TOKEN_PATH,
     tokenRoute({
       store,
       services,
-      jobs: new TokenJobs(deps.jobs, config.web.job_timeout_ms),
+      jobs: tokenJobs,
       log,
       retryAfterS: config.web.retry_after_s,
       allowNewUsers: config.assignment.allow_new_users,
@@ -54,6 +56,7 @@ export function createApp(deps: AppDeps): Express {
       next(err);
     }
   });
+  addFxaWebhookRoute(app, { config, store, jobs: tokenJobs, log });
   addHealthRoutes(app, {
     store,
     jobs: deps.jobs,

@@ -5,6 +5,8 @@ import {
   type SignTokenRequest,
   TokenJob,
   type VerifyBrowserIdRequest,
+  type VerifyEventRequest,
+  type VerifyEventVerdict,
   type VerifyOAuthRequest,
   type VerifyVerdict,
 } from '@tokenserver/shared';
@@ -56,6 +58,10 @@ export class TokenJobs {
     return readVerdict(await this.client.submit(TokenJob.verifyOAuth, encodeJobBody(request), this.timeoutMs));
   }
 
+  async verifyEvent(request: VerifyEventRequest): Promise<VerifyEventVerdict> {
+    return readEventVerdict(await this.client.submit(TokenJob.verifyEvent, encodeJobBody(request), this.timeoutMs));
+  }
+
   async signToken(request: SignTokenRequest): Promise<SignTokenAnswer> {
     const answer = decodeJobBody<SignTokenAnswer>(
       await this.client.submit(TokenJob.signToken, encodeJobBody(request), this.timeoutMs),
@@ -81,6 +87,17 @@ function readVerdict(body: Buffer): VerifyVerdict {
     return verdict;
   }
   throw new MalformedAnswerError('verify answer is not a verdict');
+}
+
+function readEventVerdict(body: Buffer): VerifyEventVerdict {
+  const verdict = decodeJobBody<VerifyEventVerdict>(body);
+  if (verdict.ok === true) {
+    const event = verdict.event as Partial<Extract<VerifyEventVerdict, { ok: true }>['event']> | undefined;
+    if (typeof event?.email === 'string' && Array.isArray(event.changes)) return verdict;
+  } else if (verdict.ok === false && typeof verdict.status === 'string') {
+    return verdict;
+  }
+  throw new MalformedAnswerError('verify-event answer is not a verdict');
 }
 
 /** The 401/503 answer for a rejected credential. */

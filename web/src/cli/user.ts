@@ -1,15 +1,17 @@
-import type { Command } from 'commander';
-import { isRetired, type Store, type UserRecord } from '../db/store.js';
+import { type Command, InvalidArgumentError } from 'commander';
+import { applyAccountChange } from '../account-events.js';
+import { isRetired, MAX_GENERATION, type Store, type UserRecord } from '../db/store.js';
 import {
   CommandError,
   type ConfigOption,
+  positiveNumber,
   print,
   runWithStore,
   wholeNumber,
   withConfigOption,
 } from './store-command.js';
 
-/** `tokenserver user allocate|retire|count`. */
+/** `tokenserver user allocate|retire|bump-generation|count`. */
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('user assignments');
 
@@ -28,9 +30,23 @@ export function registerUserCommands(program: Command): void {
     .description('the account was deleted: it can never get a token again (in every service); purge removes its data')
     .action((email: string, options: ConfigOption) =>
       runWithStore(options, async ({ store }) => {
-        const count = await store.retireUser(email);
+        const count = await applyAccountChange(store, email, { kind: 'retire' });
         if (count === 0) throw new CommandError(`no user ${email}`);
         print(`retired ${email} in ${count} service(s)`);
+      }),
+    );
+
+  withConfigOption(user.command('bump-generation'))
+    .description(
+      "the account's generation is now GENERATION (e.g. after a password change; FxA generations are ms timestamps): devices on an older one get 401 invalid-generation",
+    )
+    .argument('<email>')
+    .argument('<generation>', 'the new generation', generationArgument)
+    .action((email: string, generation: number, options: ConfigOption) =>
+      runWithStore(options, async ({ store }) => {
+        const count = await applyAccountChange(store, email, { kind: 'generation', generation });
+        if (count === 0) throw new CommandError(`no user ${email}`);
+        print(`${email}: generations below ${generation} refused in ${count} service(s)`);
       }),
     );
 
@@ -47,6 +63,13 @@ export function registerUserCommands(program: Command): void {
         print(String(await store.countUsers(options.timestamp ?? Date.now(), options.service)));
       }),
     );
+}
+
+/** Commander parser: below MAX_GENERATION, which marks retired accounts. */
+function generationArgument(value: string): number {
+  const generation = positiveNumber(value);
+  if (generation >= MAX_GENERATION) throw new InvalidArgumentError(`expected a number below ${MAX_GENERATION}`);
+  return generation;
 }
 
 async function allocate(store: Store, service: string, email: string, node: string | undefined): Promise<UserRecord> {

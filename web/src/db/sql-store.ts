@@ -324,6 +324,20 @@ export class SqlStore implements Store {
     return this.requireUser(user.service, user.email);
   }
 
+  async raiseGeneration(email: string, generation: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const services = await tx.all<{ n: number }>('SELECT COUNT(DISTINCT service) AS n FROM users WHERE email = ?', [
+        email,
+      ]);
+      // Every row, not only the live one: a user moved off its node (unassign) is re-seeded from its last row.
+      await tx.run(`UPDATE users SET generation = ${this.dialect.greatest}(generation, ?) WHERE email = ?`, [
+        generation,
+        email,
+      ]);
+      return Number(services[0]?.n ?? 0);
+    });
+  }
+
   async retireUser(email: string): Promise<number> {
     const now = this.now();
     return this.db.transaction(async (tx) => {

@@ -144,6 +144,12 @@ export interface Store {
    * when the old one is gone). Throws UserChangedError when `user` is no longer the live row.
    */
   replaceUser(user: UserRecord, next: UserSeed, options?: AllocateOptions): Promise<UserRecord>;
+  /**
+   * Raises the generation of every row of the account, in every service, never lowering it (retired tombstones
+   * stay retired): credentials claiming an older generation are then refused. Returns in how many services the
+   * account exists.
+   */
+  raiseGeneration(email: string, generation: number): Promise<number>;
   /** Tombstones the account in every service (it can never get a token again); returns rows tombstoned. */
   retireUser(email: string): Promise<number>;
   /** Live users created at or before `asOf` (ms), optionally in one service. */

@@ -181,7 +181,7 @@ export function parseKeyId(header: string): KeyId {
   return { keysChangedAt: Number(timestamp), clientState: bytes.toString('hex') };
 }
 
-function mapJoseError(err: unknown): AuthError {
+export function mapJoseError(err: unknown): AuthError {
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
   const options = { cause: err };
