@@ -51,36 +51,39 @@ export class TestStack {
     readonly web: RunningProcess,
   ) {}
 
-  /** The environment of a stack's processes: TOKENSERVER_* overrides over config/default.toml. */
+  /** The environment of a stack's processes: TOKENSERVER_* overrides over config/default.toml (null: unset). */
   static async environment(
     idp: IdpServer,
     jwks: JwksServer,
-    overrides: Record<string, string> = {},
+    overrides: StackOverrides = {},
   ): Promise<{ cluster: ClusterEnv; database: TestDatabase; port: number }> {
     const database = await createTestDatabase('sqlite');
     const port = await freePort();
-    const cluster = await ClusterEnv.create('ipc', {
-      TOKENSERVER_WEB__PORT: String(port),
-      TOKENSERVER_WEB__JOB_TIMEOUT_MS: '3000',
-      TOKENSERVER_WEB__RETRY_AFTER_S: '7',
-      TOKENSERVER_WORKER__PROCESSES: '2',
-      TOKENSERVER_DATABASE__URL: database.url,
-      TOKENSERVER_BOOTSTRAP__SERVICES: JSON.stringify([{ name: 'sync-1.5', pattern: '{node}/1.5/{uid}' }]),
-      TOKENSERVER_BOOTSTRAP__NODES: JSON.stringify([{ service: 'sync-1.5', url: NODE_URL, capacity: 100000 }]),
-      TOKENSERVER_BROWSERID__AUDIENCES: JSON.stringify([AUDIENCE]),
-      TOKENSERVER_BROWSERID__ISSUER_URLS: JSON.stringify(idp.issuerUrls(...IDP_DOMAINS)),
-      TOKENSERVER_BROWSERID__TIMEOUT_MS: '1000',
-      TOKENSERVER_OAUTH__JWKS_URL: jwks.url,
-      TOKENSERVER_OAUTH__JWKS_COOLDOWN_MS: '0',
-      TOKENSERVER_OAUTH__TIMEOUT_MS: '1000',
-      TOKENSERVER_TOKENS__MASTER_SECRET: MASTER_SECRET,
-      TOKENSERVER_TOKENS__METRICS_SECRET: METRICS_SECRET,
-      ...overrides,
-    });
+    const cluster = await ClusterEnv.create(
+      'ipc',
+      withoutUnset({
+        TOKENSERVER_WEB__PORT: String(port),
+        TOKENSERVER_WEB__JOB_TIMEOUT_MS: '3000',
+        TOKENSERVER_WEB__RETRY_AFTER_S: '7',
+        TOKENSERVER_WORKER__PROCESSES: '2',
+        TOKENSERVER_DATABASE__URL: database.url,
+        TOKENSERVER_BOOTSTRAP__SERVICES: JSON.stringify([{ name: 'sync-1.5', pattern: '{node}/1.5/{uid}' }]),
+        TOKENSERVER_BOOTSTRAP__NODES: JSON.stringify([{ service: 'sync-1.5', url: NODE_URL, capacity: 100000 }]),
+        TOKENSERVER_BROWSERID__AUDIENCES: JSON.stringify([AUDIENCE]),
+        TOKENSERVER_BROWSERID__ISSUER_URLS: JSON.stringify(idp.issuerUrls(...IDP_DOMAINS)),
+        TOKENSERVER_BROWSERID__TIMEOUT_MS: '1000',
+        TOKENSERVER_OAUTH__JWKS_URL: jwks.url,
+        TOKENSERVER_OAUTH__JWKS_COOLDOWN_MS: '0',
+        TOKENSERVER_OAUTH__TIMEOUT_MS: '1000',
+        TOKENSERVER_TOKENS__MASTER_SECRET: MASTER_SECRET,
+        TOKENSERVER_TOKENS__METRICS_SECRET: METRICS_SECRET,
+        ...overrides,
+      }),
+    );
     return { cluster, database, port };
   }
 
-  static async start(overrides: Record<string, string> = {}): Promise<TestStack> {
+  static async start(overrides: StackOverrides = {}): Promise<TestStack> {
     const idp = await IdpServer.start();
     const oauthKey = await createSigningKey('key-1');
     const jwks = await JwksServer.start([oauthKey.publicJwk]);
@@ -141,6 +144,13 @@ export class TestStack {
     await Promise.all([this.idp.close(), this.jwks.close(), this.database.drop()]);
     this.cluster.cleanup();
   }
+}
+
+/** Environment overrides of a test stack; null removes a variable the stack sets by default. */
+export type StackOverrides = Record<string, string | null>;
+
+function withoutUnset(env: StackOverrides): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== null));
 }
 
 /** As `tokenserver start` does for its web child. */
