@@ -43,6 +43,7 @@ export const WebSection = z
     port: z.number().int().min(0).max(65535).default(8000),
     job_timeout_ms: positiveInt.default(5000),
     retry_after_s: positiveInt.default(5),
+    max_in_flight: positiveInt.default(128),
   })
   .strict();
 

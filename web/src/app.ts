@@ -45,6 +45,7 @@ export function createApp(deps: AppDeps): Express {
       jobs: tokenJobs,
       log,
       retryAfterS: config.web.retry_after_s,
+      maxInFlight: config.web.max_in_flight,
       allowNewUsers: config.assignment.allow_new_users,
       maxCredentialBytes: { browserid: config.browserid.max_assertion_bytes, bearer: config.oauth.max_token_bytes },
     }),

@@ -25,6 +25,8 @@ export interface TokenRouteDeps {
   jobs: TokenJobs;
   log: Logger;
   retryAfterS: number;
+  /** Requests worked on at once; more are shed with an immediate 503. */
+  maxInFlight: number;
   allowNewUsers: boolean;
   /** Longest credential sent to a worker per scheme; longer ones are rejected here without a job. */
   maxCredentialBytes: { browserid: number; bearer: number };
@@ -35,8 +37,11 @@ const CLIENT_STATE = /^[a-zA-Z0-9._-]{1,32}$/;
 type Credential = { scheme: 'browserid'; assertion: string } | { scheme: 'bearer'; token: string };
 
 export function tokenRoute(deps: TokenRouteDeps): (req: Request, res: Response) => Promise<void> {
+  let inFlight = 0;
   return async (req, res) => {
     const record = requestRecordOf(res) ?? new RequestRecord('', 0);
+    if (inFlight >= deps.maxInFlight) return sendError(res, apiErrors.unavailable(deps.retryAfterS));
+    inFlight++;
     try {
       record.startStage();
       const service = await deps.services.lookup(req.params.application as string, req.params.version as string);
@@ -60,6 +65,8 @@ export function tokenRoute(deps: TokenRouteDeps): (req: Request, res: Response) 
       sendJson(res, 200, answer);
     } catch (err) {
       answerFailure(deps, req, res, err, record);
+    } finally {
+      inFlight--;
     }
   };
 }

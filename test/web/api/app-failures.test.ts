@@ -38,7 +38,7 @@ const USER = {
   firstSeenAt: 1,
 };
 const config = {
-  web: { host: '127.0.0.1', port: 0, job_timeout_ms: 1000, retry_after_s: 3 },
+  web: { host: '127.0.0.1', port: 0, job_timeout_ms: 1000, retry_after_s: 3, max_in_flight: 2 },
   browserid: { max_assertion_bytes: 16384, allowed_issuers: [], trusted_issuers: [] },
   oauth: { max_token_bytes: 8192, scope: 's', email_domain: 'api.accounts.firefox.com', jwks_url: 'https://x/v1/jwks' },
   assignment: { allow_new_users: true },
@@ -46,7 +46,10 @@ const config = {
 
 class StubJobs implements JobClient {
   failure: Error | undefined;
-  submit(kind: string): Promise<Buffer> {
+  /** While set, every job waits for it: requests pile up in flight. */
+  gate: Promise<void> | undefined;
+  async submit(kind: string): Promise<Buffer> {
+    await this.gate;
     if (this.failure) return Promise.reject(this.failure);
     if (kind === 'sign-token') {
       return Promise.resolve(encodeJobBody({ id: 'id', key: 'key', duration: 3600, hashedFxaUid: 'h' }));
@@ -127,6 +130,22 @@ describe('web front failure answers', () => {
       expect(logged.some((entry) => entry.requestId === requestId && entry.level === 50)).to.equal(true);
     });
   }
+
+  it('sheds requests beyond [web] max_in_flight with an immediate 503, and serves again once they finish', async () => {
+    let open = () => {};
+    jobs.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    const held = [get(), get()];
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const shed = await Promise.all([get(), get()]);
+    expect(shed.map((res) => res.status)).to.deep.equal([503, 503]);
+    expect(shed[0]?.headers.get('retry-after')).to.equal('3');
+    jobs.gate = undefined;
+    open();
+    expect((await Promise.all(held)).map((res) => res.status)).to.deep.equal([200, 200]);
+    expect((await get()).status).to.equal(200);
+  });
 
   it('answers 503 with Retry-After while the database is unavailable, and says so in __heartbeat__', async () => {
     storeDown = true;

@@ -1,0 +1,239 @@
+// npm run bench — the brokered stack against the in-process baseline, in one invocation on one machine.
+// Cases: existing users over OAuth and BrowserID (SQLite), new users on SQLite and on MariaDB (OAuth),
+// then the brokered stack at twice its saturating rate. Bounded: every run has a fixed duration,
+// targets loopback only, and every process it starts is stopped at the end.
+//
+//   npm run bench [-- --duration 10 --connections 64]
+//   TOKENSERVER_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/x  enables the MariaDB case
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
+import type { LoadResult } from './result.js';
+import { runLoad } from './run-load.js';
+import type { ScenarioName } from './scenarios.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const AUDIENCE = 'https://bench.loadtest.local';
+const arg = (name: string, fallback: number) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+};
+const DURATION_S = arg('duration', 10);
+const CONNECTIONS = arg('connections', 64);
+const OVERLOAD_CONNECTIONS = arg('overload-connections', 512);
+
+type Design = 'brokered' | 'baseline';
+type Auth = 'oauth' | 'browserid';
+
+interface Case {
+  name: string;
+  scenario: ScenarioName;
+  auth: Auth;
+  database: 'sqlite' | 'mariadb';
+}
+
+interface Measured {
+  tokensPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  lagP99Ms: number;
+  statuses: Record<string, number>;
+  unexpected: number;
+}
+
+/** A running design under test: its URL, its run directory, and how to stop it. */
+interface Running {
+  url: string;
+  runDir: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function databaseUrl(kind: Case['database'], dir: string): Promise<{ url: string; drop(): Promise<void> }> {
+  if (kind === 'sqlite') return { url: `sqlite:${join(dir, 'bench.db')}`, drop: async () => {} };
+  const server = process.env.TOKENSERVER_TEST_MYSQL_URL as string;
+  const name = `tokenserver_bench_${process.pid}_${Date.now()}`;
+  const admin = await mysql.createConnection(server.replace(/\/[^/]*$/, '/'));
+  await admin.query(`CREATE DATABASE \`${name}\``);
+  await admin.end();
+  return {
+    url: server.replace(/\/[^/]*$/, `/${name}`),
+    drop: async () => {
+      const conn = await mysql.createConnection(server.replace(/\/[^/]*$/, '/'));
+      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await conn.end();
+    },
+  };
+}
+
+function waitForLines(child: ChildProcess, pattern: RegExp, count: number, timeoutMs = 60_000): Promise<void> {
+  let seen = 0;
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}:\n${output}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      seen = output.split('\n').filter((line) => pattern.test(line)).length;
+      if (seen >= count) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before ${pattern}:\n${output}`)));
+  });
+}
+
+async function start(design: Design, testCase: Case): Promise<Running> {
+  const runDir = mkdtempSync(join(tmpdir(), 'bench-'));
+  const port = await freePort();
+  const db = await databaseUrl(testCase.database, runDir);
+  const env = {
+    ...process.env,
+    TOKENSERVER_BROKER__RUN_DIR: join(runDir, 'run'),
+    TOKENSERVER_WEB__PORT: String(port),
+    TOKENSERVER_DATABASE__URL: db.url,
+    TOKENSERVER_BROWSERID__LOADTEST_MODE: 'true',
+    TOKENSERVER_OAUTH__LOADTEST_MODE: 'true',
+    TOKENSERVER_BROWSERID__AUDIENCES: JSON.stringify([AUDIENCE]),
+    TOKENSERVER_LOG__LEVEL: 'warn',
+  };
+  const child =
+    design === 'brokered'
+      ? spawn(process.execPath, ['web/dist/cli/main.js', 'start', '--no-example-node'], { cwd: ROOT, env })
+      : spawn(process.execPath, ['--import', 'tsx', 'loadtest/baseline-server.ts', '--processes', '2'], {
+          cwd: ROOT,
+          env,
+        });
+  await (design === 'brokered'
+    ? waitForLines(child, /Token server listening on/, 1)
+    : waitForLines(child, /baseline listening/, 2));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runDir: join(runDir, 'run'),
+    stop: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+      await db.drop();
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Event-loop lag p99 of the web process(es) since the previous call: prom-client resets it on each scrape. */
+async function webLagP99Ms(url: string): Promise<number> {
+  let worst = 0;
+  // Several scrapes so that, behind node:cluster, every process is read at least once.
+  for (let i = 0; i < 16; i++) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(text);
+    if (match) worst = Math.max(worst, Number(match[1]) * 1000);
+  }
+  return worst;
+}
+
+async function measure(running: Running, testCase: Case, options: { rate?: number; connections?: number } = {}) {
+  await webLagP99Ms(running.url);
+  const result: LoadResult = await runLoad({
+    url: running.url,
+    scenario: testCase.scenario,
+    auth: testCase.auth,
+    runDir: running.runDir,
+    audience: AUDIENCE,
+    durationS: DURATION_S,
+    connections: options.connections ?? CONNECTIONS,
+    ...(options.rate ? { rate: options.rate } : {}),
+    users: 2000,
+  });
+  const lagP99Ms = await webLagP99Ms(running.url);
+  const ok = result.totals.byStatus['200'] ?? 0;
+  const measured: Measured = {
+    tokensPerSecond: ok / result.elapsedS,
+    p50Ms: result.latencyMs.p50,
+    p99Ms: result.latencyMs.p99,
+    lagP99Ms,
+    statuses: result.totals.byStatus,
+    unexpected: result.totals.unexpected,
+  };
+  return { measured, result };
+}
+
+const CASES: Case[] = [
+  { name: 'existing users, OAuth, SQLite', scenario: 'existing-users', auth: 'oauth', database: 'sqlite' },
+  { name: 'existing users, BrowserID, SQLite', scenario: 'existing-users', auth: 'browserid', database: 'sqlite' },
+  { name: 'new users, OAuth, SQLite', scenario: 'new-users', auth: 'oauth', database: 'sqlite' },
+  { name: 'new users, OAuth, MariaDB', scenario: 'new-users', auth: 'oauth', database: 'mariadb' },
+];
+
+const rows: string[] = [];
+const json: Record<string, unknown> = {};
+for (const testCase of CASES) {
+  if (testCase.database === 'mariadb' && !process.env.TOKENSERVER_TEST_MYSQL_URL) {
+    rows.push(`| ${testCase.name} | skipped: set TOKENSERVER_TEST_MYSQL_URL | | | | |`);
+    continue;
+  }
+  const results: Partial<Record<Design, Measured>> = {};
+  for (const design of ['baseline', 'brokered'] as Design[]) {
+    const running = await start(design, testCase);
+    try {
+      results[design] = (await measure(running, testCase)).measured;
+    } finally {
+      await running.stop();
+    }
+    process.stderr.write(`${testCase.name} / ${design}: ${JSON.stringify(results[design])}\n`);
+  }
+  json[testCase.name] = results;
+  const { baseline, brokered } = results as Record<Design, Measured>;
+  const cell = (m: Measured) =>
+    `${Math.round(m.tokensPerSecond)} (${m.p50Ms.toFixed(1)} / ${m.p99Ms.toFixed(1)} ms, lag ${m.lagP99Ms.toFixed(1)} ms)`;
+  rows.push(
+    `| ${testCase.name} | ${cell(baseline)} | ${cell(brokered)} | **${(brokered.tokensPerSecond / baseline.tokensPerSecond).toFixed(2)}** | ${baseline.unexpected + brokered.unexpected} |`,
+  );
+}
+
+// Overload: the brokered stack at twice its saturating rate, with many more connections than it can serve.
+const overloadCase = CASES[0] as Case;
+const running = await start('brokered', overloadCase);
+let overloadRow: string;
+try {
+  const peak = (await measure(running, overloadCase)).measured;
+  const { measured, result } = await measure(running, overloadCase, {
+    rate: Math.round(peak.tokensPerSecond * 2),
+    connections: OVERLOAD_CONNECTIONS,
+  });
+  const rejected = result.totals.byStatus['503'] ?? 0;
+  overloadRow =
+    `| ${Math.round(peak.tokensPerSecond)} | ${Math.round(peak.tokensPerSecond * 2)} | ${Math.round(measured.tokensPerSecond)} | ` +
+    `**${(measured.tokensPerSecond / peak.tokensPerSecond).toFixed(2)}** | ${rejected} | ${measured.p50Ms.toFixed(1)} / ${measured.p99Ms.toFixed(1)} ms | ${measured.lagP99Ms.toFixed(1)} ms |`;
+  json.overload = { peak, overloaded: measured };
+} finally {
+  await running.stop();
+}
+
+console.log(`\nnpm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}\n`);
+console.log(
+  '| case | baseline tokens/s (p50 / p99, web lag p99) | brokered tokens/s (p50 / p99, web lag p99) | brokered / baseline | unexpected |',
+);
+console.log('|---|---|---|---|---|');
+for (const row of rows) console.log(row);
+console.log('\n| peak tokens/s | offered rate | served tokens/s | served / peak | 503s | p50 / p99 | web lag p99 |');
+console.log('|---|---|---|---|---|---|---|');
+console.log(overloadRow);
+mkdirSync(join(ROOT, 'loadtest/results'), { recursive: true });
+writeFileSync(join(ROOT, 'loadtest/results/bench.json'), `${JSON.stringify(json, null, 2)}\n`);
+process.exit(0);
