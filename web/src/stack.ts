@@ -62,11 +62,18 @@ export class Stack {
     return Object.fromEntries([...this.children].map(([role, child]) => [role, child.pid]));
   }
 
-  /** SIGTERM to every child (each drains), SIGKILL to any still running after the grace period. */
+  /**
+   * SIGTERM to every child (each drains), SIGKILL to any still running after the grace period. The web front and
+   * the node go first: requests they are still answering need the broker and the workers, which a SIGTERM would
+   * make refuse new jobs.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     const graceMs = this.options.config.broker.shutdown_grace_ms + 5000;
-    await Promise.all([...this.children.values()].map((child) => stopChild(child, graceMs)));
+    const stopRoles = (roles: readonly StackRole[]) =>
+      Promise.all(roles.map((role) => this.children.get(role)).map((child) => child && stopChild(child, graceMs)));
+    await stopRoles(['web', 'node']);
+    await stopRoles(['broker', 'workers']);
   }
 
   private spawn(role: StackRole, path: string, env: NodeJS.ProcessEnv): ChildProcess {
