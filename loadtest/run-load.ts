@@ -3,7 +3,7 @@ import { loadOrCreateLoadtestKey, type NodeSecrets } from '@tokenserver/shared';
 import { answerChecker } from './checks.js';
 import { type AuthScheme, BrowserIdSigner, CredentialPool, type CredentialSigner, OAuthSigner } from './credentials.js';
 import { ProgressReporter } from './progress.js';
-import { RunRecorder } from './recorder.js';
+import { type Answer, RunRecorder } from './recorder.js';
 import { type LoadResult, RESULT_FORMAT } from './result.js';
 import { drive, HttpTarget } from './runner.js';
 import {
@@ -59,6 +59,17 @@ export interface LoadOptions {
   progress?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Stops the run early (e.g. on Ctrl-C); the result covers what was sent. */
   signal?: AbortSignal;
+  /** Called once the warm-up is over, just before the first measured request. */
+  onRunStart?: () => void;
+  /** Called with every answer of the measured run, for harnesses that judge answers by when they happened. */
+  onAnswer?: (answer: TimedAnswer) => void;
+}
+
+/** One answer with its absolute times (`performance.now()` of this process) and its Retry-After header. */
+export interface TimedAnswer extends Answer {
+  sentAt: number;
+  answeredAt: number;
+  retryAfter?: string;
 }
 
 const DEFAULT_PATH = '/1.0/sync/1.5';
@@ -111,6 +122,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const cpuBefore = process.cpuUsage();
     const wallBefore = performance.now();
     pool.startRun();
+    options.onRunStart?.();
     const control = drive<PlannedRequest>(
       http,
       {
@@ -127,12 +139,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           return { path, headers: planned.headers, context: planned };
         },
         done: (planned, outcome, latencyMs, atMs) => {
-          if ('error' in outcome) {
-            recorder.record({ kind: planned.kind, error: outcome.error, latencyMs, atMs });
-            return;
+          const answer: Answer =
+            'error' in outcome
+              ? { kind: planned.kind, error: outcome.error, latencyMs, atMs }
+              : {
+                  kind: planned.kind,
+                  status: outcome.status,
+                  body: outcome.body,
+                  problem: check(planned.expect, outcome.status, outcome.body),
+                  latencyMs,
+                  atMs,
+                };
+          recorder.record(answer);
+          if (options.onAnswer) {
+            const answeredAt = performance.now();
+            const retryAfter = 'retryAfter' in outcome ? outcome.retryAfter : undefined;
+            options.onAnswer({ ...answer, sentAt: answeredAt - latencyMs, answeredAt, retryAfter });
           }
-          const problem = check(planned.expect, outcome.status, outcome.body);
-          recorder.record({ kind: planned.kind, status: outcome.status, body: outcome.body, problem, latencyMs, atMs });
         },
       },
     );

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 // is answered. With a target rate, requests are given send times 1/rate apart and latency is measured from that
 // scheduled time, so a slow server shows up as latency instead of silently lowering the offered load.
 
-export type HttpOutcome = { status: number; body: string } | { error: string };
+export type HttpOutcome = { status: number; body: string; retryAfter?: string } | { error: string };
 
 export interface LoadShape {
   connections: number;
@@ -47,7 +47,14 @@ export class HttpTarget {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          const retryAfter = res.headers['retry-after'];
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              ...(retryAfter === undefined ? {} : { retryAfter }),
+            }),
+          );
           res.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
         },
       );
