@@ -98,6 +98,11 @@ export class Broker implements SchedulerSink {
     return this.scheduler.stats();
   }
 
+  /** Running totals for the metrics endpoint. */
+  get counters() {
+    return this.scheduler.counters;
+  }
+
   /** SIGTERM: answer new jobs BUSY, let in-flight jobs finish within the grace period, then close. */
   async stop(graceMs = this.config.shutdown_grace_ms): Promise<void> {
     this.scheduler.accepting = false;

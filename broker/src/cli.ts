@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { brokerEndpoints, createLogger, ensureRunDir, loadConfigOrExit } from '@tokenserver/shared';
 import { generateKeyPair } from '@tokenserver/shared/curve';
+import { createMetricsRegistry, serveMetrics } from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
 import { Broker } from './broker.js';
+import { registerBrokerMetrics } from './broker-metrics.js';
 import { acquireRunLock } from './run-lock.js';
 
 const program = new Command('powerhose-broker')
@@ -37,6 +39,12 @@ async function runBroker(configPath?: string): Promise<void> {
     }
     const broker = new Broker(config.broker, endpoints, log, config.security);
     await broker.start();
+    if (config.broker.metrics_port > 0) {
+      const registry = createMetricsRegistry();
+      registerBrokerMetrics(registry, broker);
+      const metrics = await serveMetrics(registry, config.broker.metrics_port);
+      log.info({ url: metrics.url }, 'broker metrics');
+    }
     const shutdown = async (signal: string) => {
       log.info({ signal }, 'draining');
       await broker.stop();

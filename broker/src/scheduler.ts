@@ -19,6 +19,8 @@ export interface Job {
   worker: WorkerRecord | undefined;
   /** Arrival order, to serve the oldest job first across kinds. */
   readonly seq: number;
+  /** When it entered a queue (0 when dispatched at once). */
+  queuedAt: number;
 }
 
 export interface WorkerRecord {
@@ -49,6 +51,23 @@ export interface SchedulerOptions {
   workerExpiryMs: number;
 }
 
+/** Running totals since start, read by the metrics endpoint (plain numbers: free on the hot path). */
+export interface SchedulerCounters {
+  submitted: number;
+  dispatched: number;
+  /** Jobs given to another worker after theirs died, was dropped, or could not run them. */
+  retried: number;
+  busy: number;
+  expired: number;
+  noWorker: number;
+  workerLost: number;
+  /** Workers dropped for missing heartbeats or being unreachable. */
+  workersDropped: number;
+  /** Time jobs spent queued before dispatch, summed, and how many were queued. */
+  queueWaitMsTotal: number;
+  queuedJobs: number;
+}
+
 export interface SchedulerStats {
   liveWorkers: number;
   pausedWorkers: number;
@@ -66,6 +85,18 @@ export class Scheduler {
   private lruClock = 0;
   /** False once shutdown began: new jobs are answered BUSY. */
   accepting = true;
+  readonly counters: SchedulerCounters = {
+    submitted: 0,
+    dispatched: 0,
+    retried: 0,
+    busy: 0,
+    expired: 0,
+    noWorker: 0,
+    workerLost: 0,
+    workersDropped: 0,
+    queueWaitMsTotal: 0,
+    queuedJobs: 0,
+  };
 
   constructor(
     private readonly options: SchedulerOptions,
@@ -107,14 +138,16 @@ export class Scheduler {
       attempts: 0,
       worker: undefined,
       seq: this.seq++,
+      queuedAt: 0,
     };
-    if (!this.accepting) return this.sink.reply(job, Status.Busy);
-    if (deadline <= now) return this.sink.reply(job, Status.Expired);
+    this.counters.submitted++;
+    if (!this.accepting) return this.answer(job, Status.Busy);
+    if (deadline <= now) return this.answer(job, Status.Expired);
     const worker = this.pickWorker(kind);
     if (worker) return this.assign(worker, job);
-    if (!this.hasLiveWorkerFor(kind)) return this.sink.reply(job, Status.NoWorker);
-    if (this.queued >= this.options.maxQueue) return this.sink.reply(job, Status.Busy);
-    this.enqueue(job, false);
+    if (!this.hasLiveWorkerFor(kind)) return this.answer(job, Status.NoWorker);
+    if (this.queued >= this.options.maxQueue) return this.answer(job, Status.Busy);
+    this.enqueue(job, false, now);
   }
 
   /** READY: a new worker, or a known one re-registering (its in-flight jobs stand). */
@@ -176,6 +209,7 @@ export class Scheduler {
     const worker = this.workers.get(key);
     if (!worker) return;
     this.workers.delete(key);
+    this.counters.workersDropped++;
     const jobs = [...worker.jobs].sort((a, b) => b.seq - a.seq);
     for (const job of jobs) this.retry(job, now);
   }
@@ -190,7 +224,7 @@ export class Scheduler {
     for (const queue of this.queues.values()) {
       const expired = queue.removeWhere((job) => job.deadline <= now);
       this.queued -= expired.length;
-      for (const job of expired) this.sink.reply(job, Status.Expired);
+      for (const job of expired) this.answer(job, Status.Expired);
     }
     return dropped;
   }
@@ -216,12 +250,13 @@ export class Scheduler {
   private retry(job: Job, now: number): void {
     job.worker = undefined;
     this.inFlight.delete(job.id);
-    if (job.attempts >= this.options.maxAttempts) return this.sink.reply(job, Status.WorkerLost);
-    if (job.deadline <= now) return this.sink.reply(job, Status.Expired);
+    if (job.attempts >= this.options.maxAttempts) return this.answer(job, Status.WorkerLost);
+    if (job.deadline <= now) return this.answer(job, Status.Expired);
+    this.counters.retried++;
     const worker = this.pickWorker(job.kind);
     if (worker) this.assign(worker, job);
-    else if (this.hasLiveWorkerFor(job.kind)) this.enqueue(job, true);
-    else this.sink.reply(job, Status.NoWorker);
+    else if (this.hasLiveWorkerFor(job.kind)) this.enqueue(job, true, now);
+    else this.answer(job, Status.NoWorker);
   }
 
   private finish(job: Job, status: Status, body?: Buffer): void {
@@ -231,7 +266,22 @@ export class Scheduler {
     this.sink.reply(job, status, body);
   }
 
-  private assign(worker: WorkerRecord, job: Job): void {
+  /** A reply that is not a worker's result: counted by status. */
+  private answer(job: Job, status: Status): void {
+    if (status === Status.Busy) this.counters.busy++;
+    else if (status === Status.Expired) this.counters.expired++;
+    else if (status === Status.NoWorker) this.counters.noWorker++;
+    else if (status === Status.WorkerLost) this.counters.workerLost++;
+    this.sink.reply(job, status);
+  }
+
+  private assign(worker: WorkerRecord, job: Job, now = 0): void {
+    if (job.queuedAt > 0) {
+      this.counters.queueWaitMsTotal += Math.max(0, now - job.queuedAt);
+      this.counters.queuedJobs++;
+      job.queuedAt = 0;
+    }
+    this.counters.dispatched++;
     job.attempts++;
     job.worker = worker;
     worker.jobs.add(job);
@@ -255,7 +305,8 @@ export class Scheduler {
     return false;
   }
 
-  private enqueue(job: Job, front: boolean): void {
+  private enqueue(job: Job, front: boolean, now: number): void {
+    job.queuedAt = now || 1;
     let queue = this.queues.get(job.kind);
     if (!queue) {
       queue = new JobQueue<Job>();
@@ -274,8 +325,8 @@ export class Scheduler {
       if (!queue) return;
       const job = queue.shift() as Job;
       this.queued--;
-      if (job.deadline <= now) this.sink.reply(job, Status.Expired);
-      else this.assign(worker, job);
+      if (job.deadline <= now) this.answer(job, Status.Expired);
+      else this.assign(worker, job, now);
     }
   }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { createLogger, EXIT_CONFIG, loadConfigOrExit } from '@tokenserver/shared';
+import { createMetricsRegistry, serveMetrics } from '@tokenserver/shared/metrics';
 import { Command, InvalidArgumentError } from 'commander';
 import { Supervisor } from './supervisor.js';
+import { registerSupervisorMetrics } from './supervisor-metrics.js';
 
 interface WorkerCliOptions {
   config?: string;
@@ -36,7 +38,7 @@ const program = new Command('powerhose-worker')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG))
   .action((options: WorkerCliOptions) => runSupervisor(options));
 
-function runSupervisor(options: WorkerCliOptions): void {
+async function runSupervisor(options: WorkerCliOptions): Promise<void> {
   const { config } = loadConfigOrExit(options.config);
   const log = createLogger('worker-supervisor', config);
   const supervisor = new Supervisor({
@@ -51,6 +53,12 @@ function runSupervisor(options: WorkerCliOptions): void {
   });
   supervisor.start();
   log.info({ pids: supervisor.pids }, 'workers started');
+  if (config.worker.metrics_port > 0) {
+    const registry = createMetricsRegistry();
+    registerSupervisorMetrics(registry, supervisor);
+    const metrics = await serveMetrics(registry, config.worker.metrics_port);
+    log.info({ url: metrics.url }, 'worker supervisor metrics');
+  }
   const stop = async (signal: string) => {
     log.info({ signal }, 'stopping workers');
     await supervisor.stop();
@@ -60,4 +68,4 @@ function runSupervisor(options: WorkerCliOptions): void {
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
-program.parse();
+await program.parseAsync();

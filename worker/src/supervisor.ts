@@ -35,8 +35,14 @@ export class Supervisor {
   private readonly slots: Slot[] = [];
   private readonly children = new Set<ChildProcess>();
   private stopping = false;
+  /** Running totals for the metrics endpoint. */
+  readonly counters = { restarts: 0, recycles: 0 };
 
   constructor(private readonly options: SupervisorOptions) {}
+
+  get running(): number {
+    return this.children.size;
+  }
 
   get pids(): number[] {
     return [...this.children].map((child) => child.pid as number);
@@ -77,6 +83,7 @@ export class Supervisor {
     child.on('message', (message: { type?: string }) => {
       if (message?.type === 'draining' && slot.child === child && !this.stopping) {
         this.options.log.info({ pid: child.pid }, 'worker recycling: starting its replacement');
+        this.counters.recycles++;
         this.spawn(slot);
       }
     });
@@ -90,6 +97,7 @@ export class Supervisor {
     slot.backoffMs = livedMs > STABLE_AFTER_MS ? this.options.restartBackoffMs : slot.backoffMs;
     this.options.log.warn({ pid: child.pid, code, signal, restartInMs: slot.backoffMs }, 'worker exited: restarting');
     slot.child = undefined;
+    this.counters.restarts++;
     slot.restartTimer = setTimeout(() => this.spawn(slot), slot.backoffMs);
     slot.backoffMs = Math.min(slot.backoffMs * 2, this.options.restartBackoffMaxMs);
   }

@@ -1,0 +1,37 @@
+import { Counter, Gauge, type Registry } from '@tokenserver/shared/metrics';
+import type { Supervisor } from './supervisor.js';
+
+/** The worker supervisor's Prometheus metrics, read from the supervisor when scraped. */
+export function registerSupervisorMetrics(registry: Registry, supervisor: Supervisor): void {
+  new Gauge({
+    name: 'powerhose_worker_processes',
+    help: 'Worker processes running (a recycled one and its replacement overlap briefly)',
+    registers: [registry],
+    collect() {
+      this.set(supervisor.running);
+    },
+  });
+  const counter = (name: string, help: string, read: () => number) => {
+    let reported = 0;
+    return new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = read();
+        this.inc(now - reported);
+        reported = now;
+      },
+    });
+  };
+  counter(
+    'powerhose_worker_restarts_total',
+    'Worker processes restarted after exiting unexpectedly',
+    () => supervisor.counters.restarts,
+  );
+  counter(
+    'powerhose_worker_recycles_total',
+    'Worker processes replaced after --max-jobs or --max-age',
+    () => supervisor.counters.recycles,
+  );
+}
