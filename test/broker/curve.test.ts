@@ -95,7 +95,10 @@ describe('broker over TCP with CURVE', function () {
   });
 
   it('rejects CURVE without keys at start-up with exit code 2', async () => {
-    const result = await runToExit(process.execPath, [BROKER_CLI], { ...cluster.env, TOKENSERVER_SECURITY__KEY_FILE: '' });
+    const result = await runToExit(process.execPath, [BROKER_CLI], {
+      ...cluster.env,
+      TOKENSERVER_SECURITY__KEY_FILE: '',
+    });
     expect(result.code).to.equal(2);
     expect(result.stderr).to.match(/security\.key_file: required when curve = true/);
   });
