@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { listenHttp } from './http-listen.js';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -8,6 +8,142 @@ export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export const LATENCY_BUCKETS_S: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
+
+type SeriesLabels = Readonly<Record<string, string>>;
+
+interface SampleValue {
+  value: number;
+  labels: Readonly<Record<string, string | number>>;
+  metricName?: string;
+}
+
+/** One labelled series of a SeriesCounter. */
+export class CounterSeries {
+  value = 0;
+  constructor(readonly labels: SeriesLabels) {}
+
+  inc(by = 1): void {
+    this.value += by;
+  }
+}
+
+/** One labelled series of a SeriesHistogram. */
+export class HistogramSeries {
+  /** Per bucket, not cumulative; the last slot is above every bound. */
+  readonly counts: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: SeriesLabels,
+    private readonly bounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    let bucket = 0;
+    while (bucket < this.bounds.length && value > (this.bounds[bucket] as number)) bucket++;
+    this.counts[bucket] = (this.counts[bucket] as number) + 1;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/**
+ * Counters and histograms for hot paths. prom-client's own hash their label object and allocate a closure on
+ * every inc/observe, even through labels() children; here a caller gets each series once with series(labels),
+ * keeps it, and counts with a few arithmetic operations. The registry reads them at scrape time through the
+ * metric interface it calls (name, help, type, get, reset).
+ */
+abstract class SeriesMetric<L extends string, S extends { labels: SeriesLabels }> {
+  readonly aggregator = 'sum';
+  private readonly all = new Map<string, S>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    registry: Registry,
+  ) {
+    registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  series(labels: Readonly<Record<L, string>>): S {
+    const key = JSON.stringify(labels);
+    let series = this.all.get(key);
+    if (!series) {
+      series = this.create(labels);
+      this.all.set(key, series);
+    }
+    return series;
+  }
+
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: SampleValue[] }> {
+    const values: SampleValue[] = [];
+    for (const series of this.all.values()) this.samples(series, values);
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    for (const series of this.all.values()) this.zero(series);
+  }
+
+  abstract readonly type: 'counter' | 'histogram';
+  protected abstract create(labels: SeriesLabels): S;
+  protected abstract samples(series: S, into: SampleValue[]): void;
+  protected abstract zero(series: S): void;
+}
+
+export class SeriesCounter<L extends string> extends SeriesMetric<L, CounterSeries> {
+  readonly type = 'counter';
+
+  protected create(labels: SeriesLabels): CounterSeries {
+    return new CounterSeries(labels);
+  }
+
+  protected samples(series: CounterSeries, into: SampleValue[]): void {
+    into.push({ value: series.value, labels: series.labels });
+  }
+
+  protected zero(series: CounterSeries): void {
+    series.value = 0;
+  }
+}
+
+export class SeriesHistogram<L extends string> extends SeriesMetric<L, HistogramSeries> {
+  readonly type = 'histogram';
+
+  constructor(
+    name: string,
+    help: string,
+    registry: Registry,
+    private readonly bounds: readonly number[] = LATENCY_BUCKETS_S,
+  ) {
+    super(name, help, registry);
+  }
+
+  protected create(labels: SeriesLabels): HistogramSeries {
+    return new HistogramSeries(labels, this.bounds);
+  }
+
+  protected samples(series: HistogramSeries, into: SampleValue[]): void {
+    const bucketName = `${this.name}_bucket`;
+    let cumulative = 0;
+    this.bounds.forEach((bound, index) => {
+      cumulative += series.counts[index] as number;
+      into.push({ value: cumulative, labels: { ...series.labels, le: bound }, metricName: bucketName });
+    });
+    into.push({ value: series.count, labels: { ...series.labels, le: '+Inf' }, metricName: bucketName });
+    into.push({ value: series.sum, labels: series.labels, metricName: `${this.name}_sum` });
+    into.push({ value: series.count, labels: series.labels, metricName: `${this.name}_count` });
+  }
+
+  protected zero(series: HistogramSeries): void {
+    series.counts.fill(0);
+    series.sum = 0;
+    series.count = 0;
+  }
+}
 
 /** A registry of this process's metrics, with Node's process metrics (CPU, memory, event-loop lag, GC). */
 export function createMetricsRegistry(): Registry {
@@ -33,23 +169,8 @@ export interface MetricsServer {
  */
 export async function serveMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
   const server = createServer((req, res) => void answerMetricsRequest(registry, req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    url: `http://${shownHost}:${address.port}/metrics`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  const listening = await listenHttp(server, port, host);
+  return { url: `${listening.url}/metrics`, close: listening.close };
 }
 
 async function answerMetricsRequest(registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<void> {

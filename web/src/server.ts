@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Config } from '@tokenserver/shared';
+import { listenHttp } from '@tokenserver/shared/http-listen';
 import { apiErrors, type TokenServerError } from './api-errors.js';
 import { unixSeconds } from './responses.js';
 
@@ -50,24 +51,7 @@ export async function listen(
     app,
   );
   server.on('clientError', answerClientError);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    server,
-    url: `http://${shownHost}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  return { server, ...(await listenHttp(server, port, host)) };
 }
 
 /** Requests Node cannot parse still get a JSON error body (and X-Timestamp), never a bare reset. */

@@ -4,7 +4,6 @@ import {
   BadJobError,
   BrokerBusyError,
   BrokerUnavailableError,
-  type Config,
   encodeJobBody,
   JobExpiredError,
   JobFailedError,
@@ -18,31 +17,14 @@ import { pino } from 'pino';
 import { createApp } from '../../../web/src/app.js';
 import { type Store, StoreUnavailableError } from '../../../web/src/db/store.js';
 import type { JobClient } from '../../../web/src/token-jobs-client.js';
+import { STAND_IN_CONFIG, STAND_IN_SERVICE, standInUser } from '../../support/web-stand-ins.js';
 
 // The web front in process with stand-in jobs and store: the job and store failures that are hard to provoke
 // through real processes (BUSY, a worker bug, a database outage) and what the web front answers for each.
 
-const SERVICE = { id: 1, name: 'sync-1.5', pattern: '{node}/1.5/{uid}' };
-const USER = {
-  uid: 7,
-  service: 'sync-1.5',
-  email: 'u@api.accounts.firefox.com',
-  generation: 0,
-  keysChangedAt: null,
-  clientState: '',
-  createdAt: 1,
-  replacedAt: null,
-  nodeId: 1,
-  nodeUrl: 'https://node.example.com',
-  oldClientStates: [],
-  firstSeenAt: 1,
-};
-const config = {
-  web: { host: '127.0.0.1', port: 0, job_timeout_ms: 1000, retry_after_s: 3, max_in_flight: 2 },
-  browserid: { max_assertion_bytes: 16384, allowed_issuers: [], trusted_issuers: [] },
-  oauth: { max_token_bytes: 8192, scope: 's', email_domain: 'api.accounts.firefox.com', jwks_url: 'https://x/v1/jwks' },
-  assignment: { allow_new_users: true },
-} as unknown as Config;
+const SERVICE = STAND_IN_SERVICE;
+const USER = standInUser('u@api.accounts.firefox.com');
+const config = STAND_IN_CONFIG;
 
 class StubJobs implements JobClient {
   failure: Error | undefined;

@@ -1,4 +1,4 @@
-import { type Config, createLogger, encodeJobBody, type Logger } from '@tokenserver/shared';
+import { createLogger, encodeJobBody, type Logger } from '@tokenserver/shared';
 import type { BrokerStatus } from '@tokenserver/shared/client';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
 import { createApp } from '../../../web/src/app.js';
@@ -7,6 +7,7 @@ import { observeRequests } from '../../../web/src/observability/request-observer
 import { WebMetrics } from '../../../web/src/observability/web-metrics.js';
 import { httpLimits, type ListeningServer, listen } from '../../../web/src/server.js';
 import type { JobClient } from '../../../web/src/token-jobs-client.js';
+import { STAND_IN_CONFIG, STAND_IN_SERVICE, standInUser } from '../../support/web-stand-ins.js';
 
 // The web front in process, wired as web-main wires it (request observer, metrics, /metrics), with stand-in
 // jobs and store, and its log lines collected as parsed JSON.
@@ -17,28 +18,7 @@ export const HASHED_FXA_UID = 'aef64d12503ad1d840fd953c713c482d';
 export const TOKEN_ID = 'eyJ1aWQiOiAxfQ-token-id';
 export const TOKEN_KEY = 'egJjyf8wUWHG0RjpsRbaT87LMUvzixsS6hBv_KtdDIk=';
 
-const SERVICE = { id: 1, name: 'sync-1.5', pattern: '{node}/1.5/{uid}' };
-const USER = {
-  uid: 7,
-  service: 'sync-1.5',
-  email: EMAIL,
-  generation: 0,
-  keysChangedAt: null,
-  clientState: '',
-  createdAt: 1,
-  replacedAt: null,
-  nodeId: 1,
-  nodeUrl: 'https://node.example.com',
-  oldClientStates: [],
-  firstSeenAt: 1,
-};
-const config = {
-  web: { host: '127.0.0.1', port: 0, job_timeout_ms: 1000, retry_after_s: 3 },
-  browserid: { max_assertion_bytes: 16384, allowed_issuers: [], trusted_issuers: [] },
-  oauth: { max_token_bytes: 8192, scope: 's', email_domain: 'api.accounts.firefox.com', jwks_url: 'https://x/v1/jwks' },
-  assignment: { allow_new_users: true },
-  fxa_webhook: {},
-} as unknown as Config;
+const USER = standInUser(EMAIL);
 
 export class StandInJobs implements JobClient {
   failure: Error | undefined;
@@ -71,7 +51,7 @@ export class ObservedApp {
 
   static async start(): Promise<ObservedApp> {
     const jobs = new StandInJobs();
-    const store = { listServices: async () => [SERVICE], getUser: async () => USER, ping: async () => {} };
+    const store = { listServices: async () => [STAND_IN_SERVICE], getUser: async () => USER, ping: async () => {} };
     const logged: Array<Record<string, unknown>> = [];
     const log: Logger = createLogger(
       'web',
@@ -80,14 +60,14 @@ export class ObservedApp {
     );
     const metrics = new WebMetrics(createMetricsRegistry(), jobs);
     const app = createApp({
-      config,
+      config: STAND_IN_CONFIG,
       store: store as unknown as Store,
       jobs,
       log,
       version: { source: '', version: '1', commit: '', build: '' },
       metrics: metrics.registry,
     });
-    const server = await listen(observeRequests(app, { log, metrics }), '127.0.0.1', 0, httpLimits(config));
+    const server = await listen(observeRequests(app, { log, metrics }), '127.0.0.1', 0, httpLimits(STAND_IN_CONFIG));
     return new ObservedApp(server, jobs, logged);
   }
 

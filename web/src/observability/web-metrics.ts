@@ -1,6 +1,13 @@
 import type { BrokerStatus } from '@tokenserver/shared/client';
-import { Counter, Gauge, Histogram, LATENCY_BUCKETS_S, type Registry } from '@tokenserver/shared/metrics';
-import type { RequestRecord } from './request-record.js';
+import {
+  type CounterSeries,
+  Gauge,
+  type HistogramSeries,
+  type Registry,
+  SeriesCounter,
+  SeriesHistogram,
+} from '@tokenserver/shared/metrics';
+import type { RequestRecord, TokenStage } from './request-record.js';
 
 // The web front's Prometheus metrics. Label values are bounded: method (known verbs), route (the route pattern,
 // never the raw path), HTTP status, stage, job error code.
@@ -8,50 +15,46 @@ import type { RequestRecord } from './request-record.js';
 type RequestLabel = 'method' | 'route' | 'status';
 
 interface RequestSeries {
-  requests: Counter.Internal;
-  duration: Histogram.Internal<RequestLabel>;
+  requests: CounterSeries;
+  duration: HistogramSeries;
 }
 
 export class WebMetrics {
-  private readonly requests: Counter<RequestLabel>;
-  private readonly duration: Histogram<RequestLabel>;
-  private readonly jobErrors: Counter<'code'>;
-  private readonly stages: Record<'verify' | 'db' | 'sign', Histogram.Internal<'stage'>>;
-  // Children looked up by one string key: prom-client hashes a label object on every labels() call otherwise.
+  private readonly requests: SeriesCounter<RequestLabel>;
+  private readonly duration: SeriesHistogram<RequestLabel>;
+  private readonly jobErrors: SeriesCounter<'code'>;
+  private readonly stages: Record<TokenStage, HistogramSeries>;
   private readonly series = new Map<string, RequestSeries>();
 
   constructor(
     readonly registry: Registry,
     broker: { brokerStatus(): BrokerStatus },
   ) {
-    const registers = [registry];
-    this.requests = new Counter({
-      name: 'tokenserver_http_requests_total',
-      help: 'HTTP requests answered, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'tokenserver_http_request_duration_seconds',
-      help: 'Time from request to the end of the answer, by method, route pattern and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: [...LATENCY_BUCKETS_S],
-      registers,
-    });
-    const stage = new Histogram({
-      name: 'tokenserver_token_stage_duration_seconds',
-      help: 'Time spent by token requests in each stage: verify (job), db (service and user), sign (job)',
-      labelNames: ['stage'],
-      buckets: [...LATENCY_BUCKETS_S],
-      registers,
-    });
-    this.stages = { verify: stage.labels('verify'), db: stage.labels('db'), sign: stage.labels('sign') };
-    this.jobErrors = new Counter({
-      name: 'tokenserver_job_errors_total',
-      help: 'Token requests failed by a job error, by code (ERR_BROKER_BUSY, ERR_JOB_TIMEOUT, ERR_NO_WORKER, …)',
-      labelNames: ['code'],
-      registers,
-    });
+    this.requests = new SeriesCounter(
+      'tokenserver_http_requests_total',
+      'HTTP requests answered, by method, route pattern and status',
+      registry,
+    );
+    this.duration = new SeriesHistogram(
+      'tokenserver_http_request_duration_seconds',
+      'Time from request to the end of the answer, by method, route pattern and status',
+      registry,
+    );
+    const stage = new SeriesHistogram<'stage'>(
+      'tokenserver_token_stage_duration_seconds',
+      'Time spent by token requests in each stage: verify (job), db (service and user), sign (job)',
+      registry,
+    );
+    this.stages = {
+      verify: stage.series({ stage: 'verify' }),
+      db: stage.series({ stage: 'db' }),
+      sign: stage.series({ stage: 'sign' }),
+    };
+    this.jobErrors = new SeriesCounter(
+      'tokenserver_job_errors_total',
+      'Token requests failed by a job error, by code (ERR_BROKER_BUSY, ERR_JOB_TIMEOUT, ERR_NO_WORKER, …)',
+      registry,
+    );
     addBrokerGauges(registry, broker);
   }
 
@@ -60,7 +63,7 @@ export class WebMetrics {
     let series = this.series.get(key);
     if (!series) {
       const labels = { method, route, status: String(status) };
-      series = { requests: this.requests.labels(labels), duration: this.duration.labels(labels) };
+      series = { requests: this.requests.series(labels), duration: this.duration.series(labels) };
       this.series.set(key, series);
     }
     series.requests.inc();
@@ -68,7 +71,7 @@ export class WebMetrics {
     if (record.verifyMs !== undefined) this.stages.verify.observe(record.verifyMs / 1000);
     if (record.dbMs !== undefined) this.stages.db.observe(record.dbMs / 1000);
     if (record.signMs !== undefined) this.stages.sign.observe(record.signMs / 1000);
-    if (record.jobError !== undefined) this.jobErrors.labels(record.jobError).inc();
+    if (record.jobError !== undefined) this.jobErrors.series({ code: record.jobError }).inc();
   }
 }
 

@@ -1,0 +1,30 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HttpListening {
+  /** `http://host:port` (IPv6 hosts in brackets). */
+  url: string;
+  /** Stops accepting connections, drops idle keep-alive ones, and resolves once the server is closed. */
+  close(): Promise<void>;
+}
+
+/** Starts `server` on host:port (0 = any free port); rejects on EADDRINUSE and the like. */
+export async function listenHttp(server: Server, port: number, host: string): Promise<HttpListening> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
