@@ -12,6 +12,7 @@ import { createApp } from '@tokenserver/web/app';
 import { prepareStore } from '@tokenserver/web/db/bootstrap';
 import { httpLimits, listen } from '@tokenserver/web/server';
 import { jobHandlers } from '@tokenserver/worker';
+import { emptyKeyFetchStats } from '@tokenserver/worker/auth/key-fetch-stats';
 import type { JobRunner } from '@tokenserver/worker/jobs/job-handler';
 
 /** Runs the workers' job handlers in this process, behind the web front's job-client interface. */
@@ -19,7 +20,8 @@ class InProcessJobs {
   private readonly runners: Map<string, JobRunner>;
 
   constructor(config: Config) {
-    this.runners = new Map(jobHandlers.map((handler) => [handler.kind, handler.create(config)]));
+    const context = { keyFetchStats: emptyKeyFetchStats() };
+    this.runners = new Map(jobHandlers.map((handler) => [handler.kind, handler.create(config, context)]));
   }
 
   async submit(kind: string, body: Buffer, timeoutMs = 5000): Promise<Buffer> {

@@ -1,5 +1,7 @@
+import { encodeJobBody, TokenJob } from '@tokenserver/shared';
 import type { PowerhoseClient } from '@tokenserver/shared/client';
 import { expect } from 'chai';
+import { createSigningKey, JwksServer, mintAccessToken } from '../support/oauth.js';
 import { ClusterEnv, freePort, outcomes, waitForWorkers } from '../support/powerhose.js';
 import { eventually, type RunningProcess } from '../support/processes.js';
 
@@ -17,10 +19,14 @@ describe('broker and worker supervisor metrics', function () {
   let client: PowerhoseClient;
   let brokerMetrics: string;
   let workerMetrics: string;
+  let jwks: JwksServer;
+  const signingKey = createSigningKey('metrics-test');
 
   before(async () => {
     const [brokerPort, workerPort] = [await freePort(), await freePort()];
+    jwks = await JwksServer.start([(await signingKey).publicJwk]);
     cluster = await ClusterEnv.create('ipc', {
+      TOKENSERVER_OAUTH__JWKS_URL: jwks.url,
       TOKENSERVER_BROKER__METRICS_PORT: String(brokerPort),
       TOKENSERVER_WORKER__METRICS_PORT: String(workerPort),
       TOKENSERVER_BROKER__MAX_QUEUE: '1',
@@ -34,6 +40,7 @@ describe('broker and worker supervisor metrics', function () {
   });
 
   after(async () => {
+    await jwks.close();
     client.close();
     await Promise.all(procs.map((proc) => proc.stop('SIGKILL')));
     cluster.cleanup();
@@ -52,6 +59,14 @@ describe('broker and worker supervisor metrics', function () {
     expect(await sample(brokerMetrics, 'powerhose_broker_queue_wait_seconds_total')).to.be.above(0.05);
     expect(await sample(brokerMetrics, 'powerhose_broker_live_workers')).to.equal(1);
     expect(await sample(brokerMetrics, 'powerhose_broker_queue_depth')).to.equal(0);
+  });
+
+  it('counts JWKS downloads made by the workers verifying OAuth tokens', async () => {
+    const token = await mintAccessToken(await signingKey);
+    const verdict = JSON.parse(String(await client.submit(TokenJob.verifyOAuth, encodeJobBody({ token }))));
+    expect(verdict.ok, JSON.stringify(verdict)).to.equal(true);
+    await eventually(async () => ((await sample(workerMetrics, 'tokenserver_jwks_fetches_total')) ?? 0) >= 1, 3000);
+    expect(await sample(workerMetrics, 'tokenserver_jwks_fetch_failures_total')).to.equal(0);
   });
 
   it('counts worker restarts and heartbeat misses when a worker process dies', async () => {

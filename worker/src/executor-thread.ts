@@ -3,8 +3,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 // Everything this thread imports must stay free of zeromq (see shared/src/index.ts).
 import { Command, type Config, ResultBatch, readJobs, Status } from '@tokenserver/shared';
+import { emptyKeyFetchStats, type KeyFetchStats } from './auth/key-fetch-stats.js';
 import { jobHandlers } from './jobs/index.js';
-import { type JobRunner, MalformedJobError } from './jobs/job-handler.js';
+import { type JobHandler, type JobRunner, MalformedJobError } from './jobs/job-handler.js';
 
 export interface ExecutorThreadData {
   config: Config;
@@ -12,11 +13,12 @@ export interface ExecutorThreadData {
 }
 
 export type ToThread = { jobs: Uint8Array };
-export type FromThread = { done: Uint8Array } | { tick: true };
+export type FromThread = { done: Uint8Array } | { tick: true; keyFetchStats: KeyFetchStats };
 
 const port = parentPort;
 if (!port) throw new Error('executor-thread must run as a worker thread');
 const { config, tickMs } = workerData as ExecutorThreadData;
+const keyFetchStats = emptyKeyFetchStats();
 const runners = new Map(jobHandlers.map((handler) => [handler.kind, createRunner(handler.kind, handler.create)]));
 const results = new ResultBatch();
 /** Results leave in chunks, so the broker relays the first ones while later jobs still run. */
@@ -25,7 +27,7 @@ let flushScheduled = false;
 
 // Proof of life: the process notices when this loop is blocked (a long or hung job). The first
 // tick goes out before any job runs, so a job that blocks at once is still seen as a stall.
-const tick = () => port.postMessage({ tick: true } satisfies FromThread);
+const tick = () => port.postMessage({ tick: true, keyFetchStats } satisfies FromThread);
 tick();
 setInterval(tick, tickMs);
 
@@ -54,9 +56,9 @@ function runJob(id: number, deadline: number, kind: string, body: Buffer): void 
 }
 
 /** A handler that cannot start (say, a missing secret) fails its jobs with the reason, not the thread. */
-function createRunner(kind: string, create: (config: Config) => JobRunner): JobRunner {
+function createRunner(kind: string, create: JobHandler['create']): JobRunner {
   try {
-    return create(config);
+    return create(config, { keyFetchStats });
   } catch (err) {
     const reason = `${kind} jobs cannot run: ${(err as Error).message}`;
     process.stderr.write(`${reason}\n`);

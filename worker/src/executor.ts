@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { Command, type Config, ResultBatch, readJobs, readResults, Status } from '@tokenserver/shared';
+import { addKeyFetchStats, emptyKeyFetchStats, type KeyFetchStats } from './auth/key-fetch-stats.js';
 import type { ExecutorThreadData, FromThread, ToThread } from './executor-thread.js';
 
 export interface ExecutorEvents {
@@ -31,6 +32,9 @@ export class Executor {
   private stalled = false;
   private readonly watchdog: NodeJS.Timeout;
   private completed = 0;
+  /** The current thread's last reported figures, and the sum over the threads it replaced. */
+  private threadStats = emptyKeyFetchStats();
+  private readonly replacedThreadsStats = emptyKeyFetchStats();
   private markUp: () => void = () => {};
   /** Resolves once the first job thread has loaded its handlers. */
   readonly up: Promise<void> = new Promise((resolve) => {
@@ -51,6 +55,10 @@ export class Executor {
 
   get jobsCompleted(): number {
     return this.completed;
+  }
+
+  keyFetchStats(): KeyFetchStats {
+    return addKeyFetchStats(addKeyFetchStats(emptyKeyFetchStats(), this.replacedThreadsStats), this.threadStats);
   }
 
   run(frame: Buffer): void {
@@ -82,7 +90,8 @@ export class Executor {
       this.markUp();
     }
     if (this.stalled) this.setStalled(false);
-    if ('done' in message) {
+    if ('tick' in message) this.threadStats = message.keyFetchStats;
+    else if ('done' in message) {
       const frame = Buffer.from(message.done.buffer, message.done.byteOffset, message.done.byteLength);
       this.completed += readResults(frame, (id) => this.held.delete(id));
       this.events.onDone(frame);
@@ -101,6 +110,8 @@ export class Executor {
   /** Terminates a hung thread: overdue jobs are answered EXPIRED, the rest go back for another worker. */
   private replaceThread(now: number): void {
     const old = this.thread;
+    addKeyFetchStats(this.replacedThreadsStats, this.threadStats);
+    this.threadStats = emptyKeyFetchStats();
     old.removeAllListeners('message');
     old.removeAllListeners('error');
     old.on('error', () => {});

@@ -34,4 +34,26 @@ export function registerSupervisorMetrics(registry: Registry, supervisor: Superv
     'Worker processes replaced after --max-jobs or --max-age',
     () => supervisor.counters.recycles,
   );
+  const fetches = () => supervisor.keyFetchStats();
+  counter(
+    'tokenserver_idp_fetches_total',
+    'BrowserID support documents fetched (cache misses)',
+    () => fetches().idpFetches,
+  );
+  counter(
+    'tokenserver_idp_fetch_failures_total',
+    'BrowserID support document fetches that failed',
+    () => fetches().idpFetchFailures,
+  );
+  counter(
+    'tokenserver_idp_cache_hits_total',
+    'BrowserID support documents served from the cache',
+    () => fetches().idpCacheHits,
+  );
+  counter('tokenserver_jwks_fetches_total', 'OAuth JWKS downloads', () => fetches().jwksFetches);
+  counter(
+    'tokenserver_jwks_fetch_failures_total',
+    'OAuth JWKS downloads that failed',
+    () => fetches().jwksFetchFailures,
+  );
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import type { Logger } from '@tokenserver/shared';
+import { addKeyFetchStats, emptyKeyFetchStats, type KeyFetchStats } from './auth/key-fetch-stats.js';
 
 export interface SupervisorOptions {
   processes: number;
@@ -23,8 +24,8 @@ interface Slot {
 }
 
 const WORKER_MAIN = new URL('./worker-main.js', import.meta.url);
-/** A child that lived this long before crashing restarts without backoff. */
-const STABLE_AFTER_MS = 10_000;
+/** A child that lived this long before crashing restarts without backoff: it was serving, not crash-looping. */
+const STABLE_AFTER_MS = 2_000;
 const JITTER = 0.1;
 
 /**
@@ -37,11 +38,21 @@ export class Supervisor {
   private stopping = false;
   /** Running totals for the metrics endpoint. */
   readonly counters = { restarts: 0, recycles: 0 };
+  /** Each running child's last reported key-fetch figures, and the sum over children gone. */
+  private readonly childStats = new Map<ChildProcess, KeyFetchStats>();
+  private readonly exitedChildrenStats = emptyKeyFetchStats();
 
   constructor(private readonly options: SupervisorOptions) {}
 
   get running(): number {
     return this.children.size;
+  }
+
+  /** Key fetches and cache hits of every worker process since the supervisor started. */
+  keyFetchStats(): KeyFetchStats {
+    const total = addKeyFetchStats(emptyKeyFetchStats(), this.exitedChildrenStats);
+    for (const stats of this.childStats.values()) addKeyFetchStats(total, stats);
+    return total;
   }
 
   get pids(): number[] {
@@ -80,7 +91,8 @@ export class Supervisor {
     slot.child = child;
     slot.startedAt = Date.now();
     this.children.add(child);
-    child.on('message', (message: { type?: string }) => {
+    child.on('message', (message: { type?: string; keyFetchStats?: KeyFetchStats }) => {
+      if (message?.type === 'stats' && message.keyFetchStats) this.childStats.set(child, message.keyFetchStats);
       if (message?.type === 'draining' && slot.child === child && !this.stopping) {
         this.options.log.info({ pid: child.pid }, 'worker recycling: starting its replacement');
         this.counters.recycles++;
@@ -92,6 +104,8 @@ export class Supervisor {
 
   private onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     this.children.delete(child);
+    addKeyFetchStats(this.exitedChildrenStats, this.childStats.get(child) ?? emptyKeyFetchStats());
+    this.childStats.delete(child);
     if (this.stopping || slot.child !== child) return; // draining or replaced: nothing to do
     const livedMs = Date.now() - slot.startedAt;
     slot.backoffMs = livedMs > STABLE_AFTER_MS ? this.options.restartBackoffMs : slot.backoffMs;

@@ -31,6 +31,7 @@ const worker = new WorkerProcess({
   maxJobs: args.maxJobs,
   maxAgeMs: args.maxAgeMs,
   onDraining: () => process.send?.({ type: 'draining' }),
+  onStats: (keyFetchStats) => process.send?.({ type: 'stats', keyFetchStats }),
 });
 
 /** Secrets not configured are generated once into the run directory (never a built-in default). */

@@ -11,6 +11,7 @@ import {
 import { curveClientOptions } from '@tokenserver/shared/curve';
 import { SerialSender } from '@tokenserver/shared/serial-sender';
 import { Dealer } from 'zeromq';
+import type { KeyFetchStats } from './auth/key-fetch-stats.js';
 import { Executor } from './executor.js';
 import { jobKinds } from './jobs/index.js';
 
@@ -24,6 +25,8 @@ export interface WorkerProcessOptions {
   maxAgeMs: number;
   /** Told when the process starts draining, so a supervisor can start its replacement. */
   onDraining?: () => void;
+  /** Given the job thread's key-fetch figures every second, for the supervisor's metrics. */
+  onStats?: (keyFetchStats: KeyFetchStats) => void;
 }
 
 /**
@@ -85,6 +88,10 @@ export class WorkerProcess {
     await this.executor.up;
     this.sender.send(this.ready);
     this.timers.push(setInterval(() => this.heartbeat(), this.heartbeatMs));
+    if (this.options.onStats) {
+      const report = this.options.onStats;
+      this.timers.push(setInterval(() => report(this.executor.keyFetchStats()), STATS_INTERVAL_MS));
+    }
     if (this.options.maxAgeMs > 0) {
       this.timers.push(setTimeout(() => this.drain('max age reached'), this.options.maxAgeMs));
     }
@@ -149,6 +156,7 @@ export class WorkerProcess {
   }
 }
 
+const STATS_INTERVAL_MS = 1000;
 const HEARTBEAT = encodeControl(Command.Heartbeat);
 const DISCONNECT = encodeControl(Command.Disconnect);
 const PAUSE = encodeControl(Command.Pause);

@@ -17,6 +17,7 @@ import { IdpKeyResolver } from '../../../worker/src/auth/browserid/idp.js';
 import { importBrowserIdKey } from '../../../worker/src/auth/browserid/keys.js';
 import { BrowserIdVerifier } from '../../../worker/src/auth/browserid/verify.js';
 import { InvalidSignatureError, UntrustedIssuerError } from '../../../worker/src/auth/errors.js';
+import { emptyKeyFetchStats } from '../../../worker/src/auth/key-fetch-stats.js';
 import { OAuthVerifier } from '../../../worker/src/auth/oauth.js';
 import { verifyBrowserIdJob } from '../../../worker/src/jobs/verify-browserid.js';
 import { authRejection } from '../../support/auth-errors.js';
@@ -72,7 +73,7 @@ describe('loadtest_mode', function () {
           broker: { transport: 'ipc', run_dir: dir },
           browserid: { audiences: [DEFAULT_AUDIENCE], loadtest_mode: true },
         });
-        verifyBrowserIdJob.create(config);
+        verifyBrowserIdJob.create(config, { keyFetchStats: emptyKeyFetchStats() });
         expect(loadOrCreateLoadtestKey(dir, 'browserid', { create: false }).created).to.equal(false);
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { LOADTEST_ISSUER, LOADTEST_OAUTH_KID, type OAuthConfig } from '@tokenser
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeProtectedHeader,
   type JSONWebKeySet,
   type JWTPayload,
@@ -23,6 +24,7 @@ import {
   VerifierUnavailableError,
 } from './errors.js';
 import { type FxaClaims, readFxaClaims } from './fxa-claims.js';
+import type { KeyFetchStats } from './key-fetch-stats.js';
 
 // FxA OAuth access tokens: RS256 JWTs with `typ: at+jwt`, verified with jose against pinned
 // keys or a remote JWKS (cached; an unknown `kid` triggers a refetch, rate-limited by the cooldown).
@@ -45,6 +47,8 @@ export interface OAuthVerifierOptions {
   maxTokenBytes?: number;
   /** loadtest_mode: also accept tokens with kid `loadtest-local` and iss `loadtest.local` signed by this key. */
   loadtestKey?: { publicJwk: { kty: 'RSA'; n: string; e: string } };
+  /** Where JWKS fetches are counted. */
+  stats?: KeyFetchStats;
 }
 
 export interface OAuthIdentity {
@@ -85,6 +89,7 @@ export class OAuthVerifier {
         timeoutDuration: options.timeoutMs ?? 5000,
         cooldownDuration: options.cooldownMs ?? 30_000,
         cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
+        [customFetch]: countingFetch(options.stats),
       });
     } else {
       throw new TypeError('OAuthVerifier needs jwks or jwksUrl');
@@ -92,7 +97,10 @@ export class OAuthVerifier {
     this.requiredClaims = options.requireExp === false ? ['sub', 'scope'] : ['sub', 'scope', 'exp'];
   }
 
-  static fromConfig(config: OAuthConfig, extra: Pick<OAuthVerifierOptions, 'loadtestKey'> = {}): OAuthVerifier {
+  static fromConfig(
+    config: OAuthConfig,
+    extra: Pick<OAuthVerifierOptions, 'loadtestKey' | 'stats'> = {},
+  ): OAuthVerifier {
     return new OAuthVerifier({
       jwks: config.jwks as JSONWebKeySet | undefined,
       jwksUrl: config.jwks_url,
@@ -106,6 +114,7 @@ export class OAuthVerifier {
       cacheMaxAgeMs: config.jwks_cache_max_age_s * 1000,
       maxTokenBytes: config.max_token_bytes,
       loadtestKey: extra.loadtestKey,
+      stats: extra.stats,
     });
   }
 
@@ -208,4 +217,20 @@ export function mapJoseError(err: unknown): AuthError {
     default:
       return new MalformedCredentialsError(`access token rejected: ${message}`, options);
   }
+}
+
+/** fetch, counting JWKS downloads and their failures when `stats` is given. */
+function countingFetch(stats: KeyFetchStats | undefined): typeof fetch {
+  if (!stats) return fetch;
+  return async (...args) => {
+    stats.jwksFetches++;
+    try {
+      const response = await fetch(...args);
+      if (!response.ok) stats.jwksFetchFailures++;
+      return response;
+    } catch (err) {
+      stats.jwksFetchFailures++;
+      throw err;
+    }
+  };
 }

@@ -1,12 +1,19 @@
 import type { Config } from '@tokenserver/shared';
+import type { KeyFetchStats } from '../auth/key-fetch-stats.js';
 
 /** Runs one job: the same body gives the same answer, so a retry on another worker is safe. */
 export type JobRunner = (body: Buffer, deadline: number) => Buffer | Promise<Buffer>;
 
+/** What a job thread gives its handlers besides the config. */
+export interface HandlerContext {
+  /** Remote key fetches and cache hits, reported to the supervisor's metrics. */
+  readonly keyFetchStats: KeyFetchStats;
+}
+
 /** One kind of job. `create` runs once per job thread, so a runner may keep its own caches. */
 export interface JobHandler {
   readonly kind: string;
-  create(config: Config): JobRunner;
+  create(config: Config, context: HandlerContext): JobRunner;
 }
 
 /** Thrown by a runner for a body it cannot parse: the client gets a BadJobError, not a JobFailedError. */

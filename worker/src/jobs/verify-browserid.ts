@@ -7,11 +7,11 @@ import { verdictOf } from './verdict.js';
 /** Verifies a BrowserID backed assertion (fetching the issuer's key when not cached). */
 export const verifyBrowserIdJob: JobHandler = {
   kind: 'verify-browserid',
-  create(config) {
+  create(config, { keyFetchStats }) {
     const loadtestKey = config.browserid.loadtest_mode
       ? importBrowserIdKey(browserIdRsaPublicKey(loadOrCreateLoadtestKey(config.broker.run_dir, 'browserid').publicJwk))
       : undefined;
-    const verifier = BrowserIdVerifier.fromConfig(config.browserid, { loadtestKey });
+    const verifier = BrowserIdVerifier.fromConfig(config.browserid, { loadtestKey, stats: keyFetchStats });
     return (body) => {
       const request = parseJsonBody<VerifyBrowserIdRequest>(body, (v) => typeof v.assertion === 'string');
       return verdictOf(async () => {

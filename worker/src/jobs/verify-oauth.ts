@@ -6,11 +6,11 @@ import { verdictOf } from './verdict.js';
 /** Verifies an OAuth access token (JWT) and parses the X-KeyID that comes with it. */
 export const verifyOAuthJob: JobHandler = {
   kind: 'verify-oauth',
-  create(config) {
+  create(config, { keyFetchStats }) {
     const loadtestKey = config.oauth.loadtest_mode
       ? loadOrCreateLoadtestKey(config.broker.run_dir, 'oauth')
       : undefined;
-    const verifier = OAuthVerifier.fromConfig(config.oauth, { loadtestKey });
+    const verifier = OAuthVerifier.fromConfig(config.oauth, { loadtestKey, stats: keyFetchStats });
     return (body) => {
       const request = parseJsonBody<VerifyOAuthRequest>(
         body,

@@ -1,4 +1,5 @@
 import { UntrustedIssuerError, VerifierUnavailableError } from '../errors.js';
+import type { KeyFetchStats } from '../key-fetch-stats.js';
 import { KeyCache, type VerificationKey } from './keys.js';
 
 // IdP discovery: https://<domain>/.well-known/browserid, cached per domain (failures for a
@@ -22,6 +23,8 @@ export interface IdpOptions {
   maxDocumentBytes?: number;
   /** Clock in milliseconds, for tests. */
   now?: () => number;
+  /** Where fetches and cache hits are counted. */
+  stats?: KeyFetchStats;
 }
 
 interface CacheEntry {
@@ -91,7 +94,10 @@ export class IdpKeyResolver {
   supportDocument(domain: string): Promise<SupportDocument> {
     const name = domain.toLowerCase();
     const cached = this.cache.get(name);
-    if (cached && cached.expiresAt > this.now()) return cached.document;
+    if (cached && cached.expiresAt > this.now()) {
+      if (this.options.stats) this.options.stats.idpCacheHits++;
+      return cached.document;
+    }
     if (cached) this.cache.delete(name);
     if (this.cache.size >= this.options.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
     const entry: CacheEntry = { document: this.fetchDocument(name), expiresAt: Number.POSITIVE_INFINITY };
@@ -101,6 +107,7 @@ export class IdpKeyResolver {
       },
       () => {
         entry.expiresAt = this.now() + this.options.negativeCacheTtlMs;
+        if (this.options.stats) this.options.stats.idpFetchFailures++;
       },
     );
     this.cache.set(name, entry);
@@ -120,6 +127,7 @@ export class IdpKeyResolver {
   private async fetchDocument(domain: string): Promise<SupportDocument> {
     const url = this.documentUrl(domain);
     this.fetches++;
+    if (this.options.stats) this.options.stats.idpFetches++;
     const text = await this.download(url);
     let body: unknown;
     try {

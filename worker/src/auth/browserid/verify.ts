@@ -8,6 +8,7 @@ import {
   UntrustedIssuerError,
 } from '../errors.js';
 import { type FxaClaims, readFxaClaims } from '../fxa-claims.js';
+import type { KeyFetchStats } from '../key-fetch-stats.js';
 import { verifyJwsSignature } from './algorithms.js';
 import { type AssertionLimits, type JwsSegment, parseBackedAssertion } from './assertion.js';
 import { AudienceMatcher } from './audience.js';
@@ -75,8 +76,12 @@ export class BrowserIdVerifier {
     this.idp = options.idp;
   }
 
-  static fromConfig(config: BrowserIdConfig, extra: { loadtestKey?: VerificationKey } = {}): BrowserIdVerifier {
+  static fromConfig(
+    config: BrowserIdConfig,
+    extra: { loadtestKey?: VerificationKey; stats?: KeyFetchStats } = {},
+  ): BrowserIdVerifier {
     const idp = new IdpKeyResolver({
+      stats: extra.stats,
       issuerUrls: config.issuer_urls,
       timeoutMs: config.timeout_ms,
       cacheTtlMs: config.cache_ttl_s * 1000,
