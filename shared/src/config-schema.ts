@@ -87,10 +87,6 @@ export const BootstrapSection = z
   })
   .strict();
 
-export const LogSection = z
-  .object({
-    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    format: z.enum(['json', 'pretty']).default('json'),
 const curveKey = z.string().refine(isCurveKey, 'expected a CURVE public key (40 characters of Z85)');
 
 export const SecuritySection = z
@@ -107,10 +103,15 @@ export const SecuritySection = z
   .strict()
   .superRefine((security, ctx) => {
     if (!security.curve) return;
-    if (!security.broker_public_key) ctx.addIssue({ code: 'custom', path: ['broker_public_key'], message: 'required when curve = true' });
+    if (!security.broker_public_key)
+      ctx.addIssue({ code: 'custom', path: ['broker_public_key'], message: 'required when curve = true' });
     if (!security.key_file) ctx.addIssue({ code: 'custom', path: ['key_file'], message: 'required when curve = true' });
   });
 
+export const LogSection = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    format: z.enum(['json', 'pretty']).default('json'),
   })
   .strict();
 
@@ -189,11 +190,11 @@ export const ConfigSchema = z
     worker: WorkerSection.prefault({}),
     web: WebSection.prefault({}),
     log: LogSection.prefault({}),
+    security: SecuritySection.prefault({}),
     database: DatabaseSection.prefault({}),
     assignment: AssignmentSection.prefault({}),
     bootstrap: BootstrapSection.prefault({}),
     browserid: BrowserIdSection.prefault({}),
-    security: SecuritySection.prefault({}),
     oauth: OAuthSection.prefault({}),
     tokens: TokensSection.prefault({}),
     example_node: ExampleNodeSection.prefault({}),
@@ -205,11 +206,11 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type BrokerConfig = Config['broker'];
 export type WorkerConfig = Config['worker'];
 export type WebConfig = Config['web'];
+export type SecurityConfig = Config['security'];
 export type DatabaseConfig = Config['database'];
 export type AssignmentConfig = Config['assignment'];
 export type BootstrapConfig = Config['bootstrap'];
 export type BrowserIdConfig = Config['browserid'];
-export type SecurityConfig = Config['security'];
 export type OAuthConfig = Config['oauth'];
 export type TokensConfig = Config['tokens'];
 export type ExampleNodeConfig = Config['example_node'];
