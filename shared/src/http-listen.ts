@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface HttpListening {
@@ -23,6 +23,11 @@ export async function listenHttp(server: Server, port: number, host: string): Pr
     url: `http://${shownHost}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        // Kept-alive clients would otherwise go on being served: every answer from now on closes its connection.
+        server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+          if (!res.headersSent) res.setHeader('Connection', 'close');
+          res.shouldKeepAlive = false;
+        });
         server.close(() => resolve());
         server.closeIdleConnections();
       }),
