@@ -40,6 +40,7 @@ describe('HTTP listening and closing', () => {
     await client;
     agent.destroy();
     expect(closedInMs).to.be.below(1000);
-    expect(answers.length, 'answers after the server closed').to.equal(answeredBeforeClosed);
+    // At most the request that was in flight when closing finished; nothing new is served.
+    expect(answers.length - answeredBeforeClosed, 'answers after the server closed').to.be.at.most(1);
   });
 });
