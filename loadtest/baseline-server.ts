@@ -45,6 +45,7 @@ async function serve(): Promise<void> {
   const server = await listen(app, config.web.host, config.web.port, httpLimits(config));
   process.stdout.write(`baseline listening on ${server.url} (pid ${process.pid})\n`);
   process.once('SIGTERM', () => process.exit(0));
+  process.once('disconnect', () => process.exit(0)); // the primary is gone
 }
 
 function processesFromArgs(): number {

@@ -14,15 +14,15 @@ SUBNET="10.213.$((RANDOM % 200)).0"
 NET="${SUBNET%.0}"
 BROKER_IP="$NET.1"
 WORK=$(mktemp -d)
-PIDS=()
 HOSTS=(broker w1 w2 web)
 
 log() { printf '[netns-demo] %s\n' "$*"; }
 
 cleanup() {
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true; done
+  # Every process of the demo runs inside one of its namespaces: stop them all there, then the namespaces.
+  for host in "${HOSTS[@]}"; do ip netns pids "$PREFIX-$host" 2>/dev/null | xargs -r kill -TERM 2>/dev/null || true; done
   sleep 1
-  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true; done
+  for host in "${HOSTS[@]}"; do ip netns pids "$PREFIX-$host" 2>/dev/null | xargs -r kill -9 2>/dev/null || true; done
   wait 2>/dev/null || true
   for host in "${HOSTS[@]}" sw; do ip netns del "$PREFIX-$host" 2>/dev/null || true; done
   rm -rf "$WORK"
@@ -73,7 +73,6 @@ start() { # start HOST NAME KEYFILE FRONTEND BACKEND COMMAND...
   in_host "$host" env TOKENSERVER_SECURITY__KEY_FILE="$key" \
     TOKENSERVER_BROKER__FRONTEND="$frontend" TOKENSERVER_BROKER__BACKEND="$backend" \
     "$@" > "$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
 }
 
 wait_for() { # wait_for FILE PATTERN SECONDS [COUNT]
