@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { type Config, createLogger, loadConfigOrExit, loadTokenSecrets } from '@tokenserver/shared';
 import type { BrokerStatus } from '@tokenserver/shared/client';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
-import { createApp } from '@tokenserver/web/app';
+import { createWebFront } from '@tokenserver/web/app';
 import { prepareStore } from '@tokenserver/web/db/bootstrap';
 import { httpLimits, listen } from '@tokenserver/web/server';
 import { jobHandlers } from '@tokenserver/worker';
@@ -41,8 +41,8 @@ async function serve(): Promise<void> {
   const { store } = await prepareStore(config);
   const version = { source: 'loadtest/baseline-server.ts', version: 'baseline', commit: '', build: '' };
   const jobs = new InProcessJobs(config);
-  const app = createApp({ config, store, jobs, log, version, metrics: createMetricsRegistry() });
-  const server = await listen(app, config.web.host, config.web.port, httpLimits(config));
+  const { handler } = createWebFront({ config, store, jobs, log, version, metrics: createMetricsRegistry() });
+  const server = await listen(handler, config.web.host, config.web.port, httpLimits(config));
   process.stdout.write(`baseline listening on ${server.url} (pid ${process.pid})\n`);
   process.once('SIGTERM', () => process.exit(0));
   process.once('disconnect', () => process.exit(0)); // the primary is gone

@@ -1,14 +1,16 @@
+import type { RequestListener } from 'node:http';
 import { type Config, type Logger, loadtestWarning } from '@tokenserver/shared';
 import { type Registry, renderMetrics } from '@tokenserver/shared/metrics';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { apiErrors } from './api-errors.js';
 import type { Store } from './db/store.js';
 import { discoveryDocument } from './discovery.js';
+import { withFastTokenPath } from './fast-token-path.js';
 import { addHealthRoutes, type VersionDocument } from './health-routes.js';
 import { sendError, sendJson } from './responses.js';
 import { ServiceCatalogue } from './service-catalogue.js';
 import { type JobClient, TokenJobs } from './token-jobs-client.js';
-import { answerInternalError, tokenRoute } from './token-route.js';
+import { answerInternalError, type TokenHandler, tokenRoute } from './token-route.js';
 import { addFxaWebhookRoute } from './webhook-route.js';
 
 export interface AppDeps {
@@ -27,8 +29,20 @@ const TOKEN_PATH = '/1.0/:application/:version';
 const METRICS_PATH = '/metrics';
 const ALLOW_GET = { Allow: 'GET, HEAD' };
 
-/** The HTTP API. No middleware runs before the token route: Express's own per-request cost is the largest here. */
+export interface WebFront {
+  /** Every route, the token route included. */
+  app: Express;
+  /** What the server runs: token requests go straight to the token route (Express's per-request cost is the
+   * largest on that path), everything else to `app`. */
+  handler: RequestListener;
+}
+
+/** The HTTP API as an Express app (tests and tools listen on it directly). */
 export function createApp(deps: AppDeps): Express {
+  return createWebFront(deps).app;
+}
+
+export function createWebFront(deps: AppDeps): WebFront {
   const { config, store, log } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -37,17 +51,21 @@ export function createApp(deps: AppDeps): Express {
 
   const services = new ServiceCatalogue(store, deps.serviceCacheTtlMs);
   const tokenJobs = new TokenJobs(deps.jobs, config.web.job_timeout_ms);
-  app.get(
-    TOKEN_PATH,
-    tokenRoute({
-      store,
-      services,
-      jobs: tokenJobs,
-      log,
-      retryAfterS: config.web.retry_after_s,
-      maxInFlight: config.web.max_in_flight,
-      allowNewUsers: config.assignment.allow_new_users,
-      maxCredentialBytes: { browserid: config.browserid.max_assertion_bytes, bearer: config.oauth.max_token_bytes },
+  const tokenHandler: TokenHandler = tokenRoute({
+    store,
+    services,
+    jobs: tokenJobs,
+    log,
+    retryAfterS: config.web.retry_after_s,
+    maxInFlight: config.web.max_in_flight,
+    allowNewUsers: config.assignment.allow_new_users,
+    maxCredentialBytes: { browserid: config.browserid.max_assertion_bytes, bearer: config.oauth.max_token_bytes },
+  });
+  app.get(TOKEN_PATH, (req: Request, res: Response) =>
+    tokenHandler(req, res, {
+      application: req.params.application as string,
+      version: req.params.version as string,
+      duration: req.query.duration,
     }),
   );
   app.get('/', async (req: Request, res: Response, next: NextFunction) => {
@@ -88,5 +106,5 @@ export function createApp(deps: AppDeps): Express {
     if (typeof status === 'number' && status >= 400 && status < 500) sendError(res, apiErrors.badRequest());
     else answerInternalError(log, req, res, err);
   });
-  return app;
+  return { app, handler: withFastTokenPath(app as RequestListener, tokenHandler) };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
   formatFxaKid,
   type Logger,
@@ -7,7 +7,6 @@ import {
   type VerifiedIdentity,
   type VerifyVerdict,
 } from '@tokenserver/shared';
-import type { Request, Response } from 'express';
 import { type AccountClaims, type AssignedUser, apiEndpoint, apiErrorForStoreError, resolveUser } from './accounts.js';
 import { apiErrors, TokenServerError } from './api-errors.js';
 import type { ServiceRecord, Store } from './db/store.js';
@@ -36,15 +35,25 @@ const CLIENT_STATE = /^[a-zA-Z0-9._-]{1,32}$/;
 
 type Credential = { scheme: 'browserid'; assertion: string } | { scheme: 'bearer'; token: string };
 
-export function tokenRoute(deps: TokenRouteDeps): (req: Request, res: Response) => Promise<void> {
+/** What the token route reads from the URL; the HTTP layer (fast path or Express) extracts it. */
+export interface TokenTarget {
+  application: string;
+  version: string;
+  /** `?duration=` as sent (the first one), if any. */
+  duration: unknown;
+}
+
+export type TokenHandler = (req: IncomingMessage, res: ServerResponse, target: TokenTarget) => Promise<void>;
+
+export function tokenRoute(deps: TokenRouteDeps): TokenHandler {
   let inFlight = 0;
-  return async (req, res) => {
+  return async (req, res, target) => {
     const record = requestRecordOf(res) ?? new RequestRecord('', 0);
     if (inFlight >= deps.maxInFlight) return sendError(res, apiErrors.unavailable(deps.retryAfterS));
     inFlight++;
     try {
       record.startStage();
-      const service = await deps.services.lookup(req.params.application as string, req.params.version as string);
+      const service = await deps.services.lookup(target.application, target.version);
       record.endStage('db');
       const clientStateHeader = readClientState(req.headers);
       const credential = readAuthorization(req.headers, deps.maxCredentialBytes);
@@ -60,7 +69,7 @@ export function tokenRoute(deps: TokenRouteDeps): (req: Request, res: Response) 
       });
       record.endStage('db');
       record.startStage();
-      const answer = await tokenAnswer(deps, service, user, identity, req.query.duration, record);
+      const answer = await tokenAnswer(deps, service, user, identity, target.duration, record);
       record.endStage('sign');
       sendJson(res, 200, answer);
     } catch (err) {
@@ -154,7 +163,13 @@ async function tokenAnswer(
 }
 
 /** Known failures get their catalogue answer; anything else is a bug: 500, logged with a request id. */
-function answerFailure(deps: TokenRouteDeps, req: Request, res: Response, err: unknown, record: RequestRecord): void {
+function answerFailure(
+  deps: TokenRouteDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  err: unknown,
+  record: RequestRecord,
+): void {
   if (err instanceof PowerhoseError || err instanceof MalformedAnswerError) record.jobError = err.code;
   const known =
     err instanceof TokenServerError
@@ -169,9 +184,9 @@ function answerFailure(deps: TokenRouteDeps, req: Request, res: Response, err: u
   answerInternalError(deps.log, req, res, err);
 }
 
-export function answerInternalError(log: Logger, req: Request, res: Response, err: unknown): void {
+export function answerInternalError(log: Logger, req: IncomingMessage, res: ServerResponse, err: unknown): void {
   const requestId = requestRecordOf(res)?.id ?? randomUUID();
-  log.error({ err, requestId, method: req.method, path: req.path }, 'internal error');
+  log.error({ err, requestId, method: req.method, path: req.url?.split('?')[0] }, 'internal error');
   sendError(res, apiErrors.internalError(), { 'X-Request-Id': requestId });
 }
 

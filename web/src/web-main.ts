@@ -6,7 +6,7 @@ import { PowerhoseClient } from '@tokenserver/shared/client';
 import { curveClientOptions } from '@tokenserver/shared/curve';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
-import { createApp } from './app.js';
+import { createWebFront } from './app.js';
 import { prepareStore } from './db/bootstrap.js';
 import { readVersionDocument } from './health-routes.js';
 import { observeRequests } from './observability/request-observer.js';
@@ -52,7 +52,7 @@ async function runWeb(configPath?: string): Promise<void> {
     curve: curveClientOptions(config),
   });
   const metrics = new WebMetrics(createMetricsRegistry(), client);
-  const app = createApp({
+  const front = createWebFront({
     config,
     store: prepared.store,
     jobs: client,
@@ -60,7 +60,7 @@ async function runWeb(configPath?: string): Promise<void> {
     version: readVersionDocument([process.cwd(), REPO_ROOT]),
     metrics: metrics.registry,
   });
-  const handler = observeRequests(app, { log, metrics });
+  const handler = observeRequests(front.handler, { log, metrics });
   const server = await listen(handler, config.web.host, config.web.port, httpLimits(config)).catch((err: Error) => {
     process.stderr.write(`tokenserver-web: cannot listen on ${config.web.host}:${config.web.port}: ${err.message}\n`);
     process.exit(1);

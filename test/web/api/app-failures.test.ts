@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   BadJobError,
@@ -14,7 +14,7 @@ import {
 import type { BrokerStatus } from '@tokenserver/shared/client';
 import { expect } from 'chai';
 import { pino } from 'pino';
-import { createApp } from '../../../web/src/app.js';
+import { createWebFront } from '../../../web/src/app.js';
 import { type Store, StoreUnavailableError } from '../../../web/src/db/store.js';
 import type { JobClient } from '../../../web/src/token-jobs-client.js';
 import { STAND_IN_CONFIG, STAND_IN_SERVICE, standInUser } from '../../support/web-stand-ins.js';
@@ -62,8 +62,15 @@ describe('web front failure answers', () => {
   let url: string;
 
   before(async () => {
-    const app = createApp({ config, store, jobs, log, version: { source: '', version: '1', commit: '', build: '' } });
-    server = app.listen(0, '127.0.0.1');
+    // The handler the web front serves: the token route's fast path, Express for the rest.
+    const { handler } = createWebFront({
+      config,
+      store,
+      jobs,
+      log,
+      version: { source: '', version: '1', commit: '', build: '' },
+    });
+    server = createServer(handler).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });

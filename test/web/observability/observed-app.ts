@@ -1,7 +1,7 @@
 import { createLogger, encodeJobBody, type Logger } from '@tokenserver/shared';
 import type { BrokerStatus } from '@tokenserver/shared/client';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
-import { createApp } from '../../../web/src/app.js';
+import { createWebFront } from '../../../web/src/app.js';
 import type { Store } from '../../../web/src/db/store.js';
 import { observeRequests } from '../../../web/src/observability/request-observer.js';
 import { WebMetrics } from '../../../web/src/observability/web-metrics.js';
@@ -59,7 +59,7 @@ export class ObservedApp {
       { write: (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>) },
     );
     const metrics = new WebMetrics(createMetricsRegistry(), jobs);
-    const app = createApp({
+    const { handler } = createWebFront({
       config: STAND_IN_CONFIG,
       store: store as unknown as Store,
       jobs,
@@ -67,7 +67,12 @@ export class ObservedApp {
       version: { source: '', version: '1', commit: '', build: '' },
       metrics: metrics.registry,
     });
-    const server = await listen(observeRequests(app, { log, metrics }), '127.0.0.1', 0, httpLimits(STAND_IN_CONFIG));
+    const server = await listen(
+      observeRequests(handler, { log, metrics }),
+      '127.0.0.1',
+      0,
+      httpLimits(STAND_IN_CONFIG),
+    );
     return new ObservedApp(server, jobs, logged);
   }
 
