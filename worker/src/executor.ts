@@ -1,7 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { Command, type Config, ResultBatch, readJobs, readResults, Status } from '@tokenserver/shared';
+import { Command, type Config, JobBatch, ResultBatch, readJobs, readResults, Status } from '@tokenserver/shared';
 import { addKeyFetchStats, emptyKeyFetchStats, type KeyFetchStats } from './auth/key-fetch-stats.js';
 import type { ExecutorThreadData, FromThread, ToThread } from './executor-thread.js';
+import { JobRunners } from './job-runners.js';
+import { jobHandlers } from './jobs/index.js';
 
 export interface ExecutorEvents {
   /** A DONE frame to pass to the broker as it is. */
@@ -21,9 +23,16 @@ export interface ExecutorOptions {
 const TICK_MS = 50;
 const THREAD_URL = new URL('./executor-thread.js', import.meta.url);
 
-/** Owns the job thread: hands it JOBS frames, tracks what it holds, replaces it when a job hangs. */
+const INLINE_KINDS: ReadonlySet<string> = new Set(jobHandlers.filter((h) => h.inline).map((h) => h.kind));
+
+/**
+ * Runs the jobs of JOBS frames: inline kinds right here on the socket thread, the others on the job
+ * thread, whose liveness it watches (it replaces the thread when a job hangs).
+ */
 export class Executor {
   private thread: Worker;
+  private readonly inline: JobRunners;
+  private readonly forThread = new JobBatch();
   /** Job id → deadline, for every job the thread holds. */
   private readonly held = new Map<number, number>();
   private lastHeard = Date.now();
@@ -45,26 +54,40 @@ export class Executor {
     private readonly options: ExecutorOptions,
     private readonly events: ExecutorEvents,
   ) {
+    this.inline = new JobRunners(
+      jobHandlers.filter((handler) => handler.inline),
+      options.config,
+      (frame) => events.onDone(frame),
+    );
     this.thread = this.startThread();
     this.watchdog = setInterval(() => this.checkThread(), TICK_MS);
   }
 
   get holding(): number {
-    return this.held.size;
+    return this.held.size + this.inline.pending;
   }
 
   get jobsCompleted(): number {
-    return this.completed;
+    return this.completed + this.inline.completed;
   }
 
   keyFetchStats(): KeyFetchStats {
-    return addKeyFetchStats(addKeyFetchStats(emptyKeyFetchStats(), this.replacedThreadsStats), this.threadStats);
+    const total = addKeyFetchStats(emptyKeyFetchStats(), this.replacedThreadsStats);
+    return addKeyFetchStats(addKeyFetchStats(total, this.threadStats), this.inline.keyFetchStats);
   }
 
   run(frame: Buffer): void {
-    readJobs(frame, (id, deadline) => this.held.set(id, deadline));
-    this.thread.postMessage({ jobs: frame } satisfies ToThread);
+    readJobs(frame, this.route);
+    this.inline.flush();
+    if (this.forThread.length > 0)
+      this.thread.postMessage({ jobs: this.forThread.take(Command.Jobs) } satisfies ToThread);
   }
+
+  private readonly route = (id: number, deadline: number, kind: string, body: Buffer): void => {
+    if (INLINE_KINDS.has(kind)) return this.inline.run(id, deadline, kind, body);
+    this.held.set(id, deadline);
+    this.forThread.push(id, deadline, kind, body);
+  };
 
   async close(): Promise<void> {
     clearInterval(this.watchdog);

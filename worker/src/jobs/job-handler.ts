@@ -13,6 +13,11 @@ export interface HandlerContext {
 /** One kind of job. `create` runs once per job thread, so a runner may keep its own caches. */
 export interface JobHandler {
   readonly kind: string;
+  /**
+   * Short, bounded CPU work (a signature check, an HMAC): run on the worker's socket thread, saving two
+   * thread hops per batch. Kinds that may run long stay on the job thread, where they cannot delay heartbeats.
+   */
+  readonly inline?: boolean;
   create(config: Config, context: HandlerContext): JobRunner;
 }
 

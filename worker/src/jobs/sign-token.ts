@@ -12,6 +12,7 @@ import { type JobHandler, parseJsonBody } from './job-handler.js';
 /** Signs a tokenlib token for a user on a node; the secrets exist only in worker processes. */
 export const signTokenJob: JobHandler = {
   kind: 'sign-token',
+  inline: true,
   create(config) {
     // The supervisor created any generated secret before starting this process.
     const secrets = loadTokenSecrets(config.tokens, config.broker.run_dir, {

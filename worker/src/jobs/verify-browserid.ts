@@ -7,6 +7,7 @@ import { verdictOf } from './verdict.js';
 /** Verifies a BrowserID backed assertion (fetching the issuer's key when not cached). */
 export const verifyBrowserIdJob: JobHandler = {
   kind: 'verify-browserid',
+  inline: true,
   create(config, { keyFetchStats }) {
     const loadtestKey = config.browserid.loadtest_mode
       ? importBrowserIdKey(browserIdRsaPublicKey(loadOrCreateLoadtestKey(config.broker.run_dir, 'browserid').publicJwk))

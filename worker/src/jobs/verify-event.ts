@@ -6,6 +6,7 @@ import { type JobHandler, parseJsonBody } from './job-handler.js';
 /** Verifies the bearer JWT of an FxA security-event webhook call; the web front applies the changes. */
 export const verifyEventJob: JobHandler = {
   kind: 'verify-event',
+  inline: true,
   create(config) {
     const verifier = SecurityEventVerifier.fromConfig(config);
     return async (body) => {

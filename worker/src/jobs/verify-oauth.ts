@@ -6,6 +6,7 @@ import { verdictOf } from './verdict.js';
 /** Verifies an OAuth access token (JWT) and parses the X-KeyID that comes with it. */
 export const verifyOAuthJob: JobHandler = {
   kind: 'verify-oauth',
+  inline: true,
   create(config, { keyFetchStats }) {
     const loadtestKey = config.oauth.loadtest_mode
       ? loadOrCreateLoadtestKey(config.broker.run_dir, 'oauth')
