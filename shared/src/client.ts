@@ -1,5 +1,6 @@
 import { Dealer } from 'zeromq';
 import type { CurveClientOptions } from './curve.js';
+import { DeadlineSweeper } from './deadline-sweeper.js';
 import {
   BadJobError,
   BrokerBusyError,
@@ -50,8 +51,12 @@ export interface BrokerStatus {
 interface PendingJob {
   resolve: (body: Buffer) => void;
   reject: (error: PowerhoseError) => void;
-  timer: NodeJS.Timeout;
+  kind: string;
+  deadline: number;
 }
+
+/** How late a job's timeout may fire: one sweep per this many milliseconds instead of a timer per job. */
+const TIMEOUT_RESOLUTION_MS = 10;
 
 /** Jobs per message: large enough to amortise a send, small enough to keep latency flat. */
 const MAX_JOBS_PER_MESSAGE = 256;
@@ -65,6 +70,7 @@ export class PowerhoseClient {
   private readonly socket: Dealer;
   private readonly sender: SerialSender;
   private readonly pending = new Map<number, PendingJob>();
+  private readonly sweeper = new DeadlineSweeper(this.expire.bind(this), TIMEOUT_RESOLUTION_MS);
   private readonly batch = new JobBatch();
   private readonly heartbeat: NodeJS.Timeout;
   private nextId = 1;
@@ -114,12 +120,10 @@ export class PowerhoseClient {
     const id = this.nextId;
     this.nextId = id === 0xffffffff ? 1 : id + 1;
     return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(
-        () => this.settle(id, undefined, new JobTimeoutError(`${kind} job timed out`)),
-        timeoutMs,
-      );
-      this.pending.set(id, { resolve, reject, timer });
-      this.batch.push(id, Date.now() + timeoutMs, kind, body);
+      const now = Date.now();
+      this.pending.set(id, { resolve, reject, kind, deadline: now + timeoutMs });
+      this.sweeper.add(id, timeoutMs, now);
+      this.batch.push(id, now + timeoutMs, kind, body);
       if (this.batch.length >= MAX_JOBS_PER_MESSAGE) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -132,6 +136,7 @@ export class PowerhoseClient {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
+    this.sweeper.close();
     this.failAll(() => new ClientClosedError('client closed with the job in flight'));
     this.socket.close();
   }
@@ -171,9 +176,14 @@ export class PowerhoseClient {
     const job = this.pending.get(id);
     if (!job) return; // late reply for a job that already timed out
     this.pending.delete(id);
-    clearTimeout(job.timer);
     if (error) job.reject(error);
     else job.resolve(body as Buffer);
+  }
+
+  private expire(id: number, deadline: number): void {
+    const job = this.pending.get(id);
+    // The deadline check keeps a wrapped-around id from expiring a newer job.
+    if (job && job.deadline === deadline) this.settle(id, undefined, new JobTimeoutError(`${job.kind} job timed out`));
   }
 
   /** A SUBMIT that could not be queued (no broker connection, or its queue is full). */
