@@ -2,13 +2,13 @@
 // Bounded: a fixed number of short runs on loopback / a private run directory; stops by itself.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, decodeReady, JobBatch, readCommand, readResults } from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { Router } from 'zeromq';
+import { freePort } from './free-port.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WINDOWS = [1, 16, 256];
@@ -105,14 +105,6 @@ async function runWindow(submit: Submit, window: number, ms: number): Promise<Ru
   latencies.sort((a, b) => a - b);
   const at = (q: number) => (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 1000;
   return { jobsPerSecond: (done / elapsed) * 1000, p50us: at(0.5), p99us: at(0.99) };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function startProcess(script: string, env: Record<string, string>): ChildProcess {

@@ -7,11 +7,11 @@
 //   TOKENSERVER_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/x  enables the MariaDB case
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
+import { freePort } from './free-port.js';
 import type { LoadResult } from './result.js';
 import { runLoad } from './run-load.js';
 import type { ScenarioName } from './scenarios.js';
@@ -50,14 +50,6 @@ interface Running {
   url: string;
   runDir: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function databaseUrl(kind: Case['database'], dir: string): Promise<{ url: string; drop(): Promise<void> }> {

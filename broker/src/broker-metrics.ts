@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from '@tokenserver/shared/metrics';
+import { Gauge, type Registry, runningTotalCounter } from '@tokenserver/shared/metrics';
 import type { SchedulerCounters, SchedulerStats } from './scheduler.js';
 
 export interface BrokerFigures {
@@ -25,19 +25,8 @@ export function registerBrokerMetrics(registry: Registry, figures: BrokerFigures
   gauge('powerhose_broker_live_workers', 'Registered workers that are not leaving', (s) => s.liveWorkers);
   gauge('powerhose_broker_paused_workers', 'Live workers whose job thread is stalled', (s) => s.pausedWorkers);
 
-  const counter = (name: string, help: string, read: (c: SchedulerCounters) => number) => {
-    let reported = 0;
-    return new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const now = read(figures.counters);
-        this.inc(now - reported);
-        reported = now;
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: (c: SchedulerCounters) => number) =>
+    runningTotalCounter(registry, name, help, () => read(figures.counters));
   counter('powerhose_broker_jobs_submitted_total', 'Jobs received from clients', (c) => c.submitted);
   counter('powerhose_broker_jobs_dispatched_total', 'Dispatches to workers (retries included)', (c) => c.dispatched);
   counter('powerhose_broker_job_retries_total', 'Jobs given to another worker after theirs was lost', (c) => c.retried);

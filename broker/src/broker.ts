@@ -89,8 +89,8 @@ export class Broker implements SchedulerSink {
     await this.frontend.bind(this.endpoints.frontend);
     await this.backend.bind(this.endpoints.backend);
     this.ticker = setInterval(() => this.tick(), this.config.heartbeat_interval_ms);
-    void this.receiveFromClients();
-    void this.receiveFromWorkers();
+    void this.receive(this.frontend, 'client', (peer, frame) => this.handleClient(peer, frame));
+    void this.receive(this.backend, 'worker', (peer, frame) => this.handleWorker(peer, frame));
     this.log.info({ frontend: this.endpoints.frontend, backend: this.endpoints.backend }, 'broker listening');
   }
 
@@ -168,16 +168,15 @@ export class Broker implements SchedulerSink {
     if (this.jobsFor.size > 4096) this.jobsFor.clear();
   };
 
-  private async receiveFromClients(): Promise<void> {
-    for await (const [peer, frame, extra] of this.frontend) {
+  /** One receive loop per socket: each message is handled synchronously; a malformed one is logged and dropped. */
+  private async receive(socket: Router, side: 'client' | 'worker', handle: (peer: Buffer, frame: Buffer) => void) {
+    for await (const [peer, frame, extra] of socket) {
       try {
         if (!frame || extra) throw new ProtocolError('expected exactly one frame after the routing id');
-        this.handleClient(peer as Buffer, frame as Buffer);
+        handle(peer as Buffer, frame as Buffer);
       } catch (err) {
-        this.log.warn(
-          { err: (err as Error).message, peer: (peer as Buffer).toString('hex') },
-          'dropped malformed client frame',
-        );
+        const reason = (err as Error).message;
+        this.log.warn({ err: reason, peer: (peer as Buffer).toString('hex') }, `dropped malformed ${side} frame`);
       }
     }
   }
@@ -191,20 +190,6 @@ export class Broker implements SchedulerSink {
     } else if (command === Command.Ping) {
       this.toClients.send([peer, encodePong(this.scheduler.stats())]);
     } else throw new ProtocolError(`unexpected command 0x${command.toString(16)} from a client`);
-  }
-
-  private async receiveFromWorkers(): Promise<void> {
-    for await (const [peer, frame, extra] of this.backend) {
-      try {
-        if (!frame || extra) throw new ProtocolError('expected exactly one frame after the routing id');
-        this.handleWorker(peer as Buffer, frame as Buffer);
-      } catch (err) {
-        this.log.warn(
-          { err: (err as Error).message, peer: (peer as Buffer).toString('hex') },
-          'dropped malformed worker frame',
-        );
-      }
-    }
   }
 
   private handleWorker(peer: Buffer, frame: Buffer): void {

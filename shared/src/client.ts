@@ -1,4 +1,5 @@
-import { Dealer } from 'zeromq';
+import type { Dealer } from 'zeromq';
+import { createBrokerPeerSocket } from './broker-peer-socket.js';
 import type { CurveClientOptions } from './curve.js';
 import { DeadlineSweeper } from './deadline-sweeper.js';
 import {
@@ -80,19 +81,7 @@ export class PowerhoseClient {
   private closed = false;
 
   constructor(private readonly options: PowerhoseClientOptions) {
-    this.socket = new Dealer({
-      linger: 0,
-      immediate: true,
-      sendTimeout: 0,
-      sendHighWaterMark: 10000,
-      receiveHighWaterMark: 10000,
-      maxMessageSize: options.maxMessageBytes,
-      reconnectInterval: 100,
-      reconnectMaxInterval: 1000,
-      heartbeatInterval: options.heartbeatIntervalMs,
-      heartbeatTimeout: options.heartbeatIntervalMs * options.heartbeatLiveness,
-      ...options.curve,
-    });
+    this.socket = createBrokerPeerSocket(options);
     this.sender = new SerialSender(this.socket, (message) => this.failMessage(message as Buffer));
     this.socket.events.on('disconnect', () =>
       this.failAll(() => new BrokerUnavailableError('lost the broker connection')),

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import { listenHttp } from './http-listen.js';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -186,4 +186,22 @@ async function answerMetricsRequest(registry: Registry, req: IncomingMessage, re
   } catch (err) {
     res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics unavailable: ${(err as Error).message}\n`);
   }
+}
+
+/**
+ * A Prometheus counter that mirrors a running total kept elsewhere as a plain number (free to bump on a hot
+ * path): the difference since the last scrape is added when scraped.
+ */
+export function runningTotalCounter(registry: Registry, name: string, help: string, read: () => number): Counter {
+  let reported = 0;
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = read();
+      this.inc(now - reported);
+      reported = now;
+    },
+  });
 }

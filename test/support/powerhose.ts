@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PowerhoseClient } from '@tokenserver/shared/client';
@@ -16,14 +15,9 @@ export const WORKER_MAIN = join(REPO_ROOT, 'worker/dist/worker-main.js');
 export const TEST_HEARTBEAT_MS = 100;
 export const TEST_LIVENESS = 3;
 
-/** A free TCP port on loopback (released before it is returned, so bind it promptly). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../../loadtest/free-port.js';
+
+export { freePort };
 
 /**
  * The settings of one broker cluster under test, as TOKENSERVER_* variables over

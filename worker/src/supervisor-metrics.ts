@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from '@tokenserver/shared/metrics';
+import { Gauge, type Registry, runningTotalCounter } from '@tokenserver/shared/metrics';
 import type { Supervisor } from './supervisor.js';
 
 /** The worker supervisor's Prometheus metrics, read from the supervisor when scraped. */
@@ -11,19 +11,7 @@ export function registerSupervisorMetrics(registry: Registry, supervisor: Superv
       this.set(supervisor.running);
     },
   });
-  const counter = (name: string, help: string, read: () => number) => {
-    let reported = 0;
-    return new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        const now = read();
-        this.inc(now - reported);
-        reported = now;
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: () => number) => runningTotalCounter(registry, name, help, read);
   counter(
     'powerhose_worker_restarts_total',
     'Worker processes restarted after exiting unexpectedly',

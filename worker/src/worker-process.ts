@@ -8,9 +8,10 @@ import {
   ProtocolError,
   readCommand,
 } from '@tokenserver/shared';
+import { createBrokerPeerSocket } from '@tokenserver/shared/broker-peer-socket';
 import { curveClientOptions } from '@tokenserver/shared/curve';
 import { SerialSender } from '@tokenserver/shared/serial-sender';
-import { Dealer } from 'zeromq';
+import type { Dealer } from 'zeromq';
 import type { KeyFetchStats } from './auth/key-fetch-stats.js';
 import { Executor } from './executor.js';
 import { jobKinds } from './jobs/index.js';
@@ -50,18 +51,11 @@ export class WorkerProcess {
     const { broker, worker } = options.config;
     this.heartbeatMs = broker.heartbeat_interval_ms;
     this.brokerExpiryMs = broker.heartbeat_interval_ms * broker.heartbeat_liveness;
-    this.socket = new Dealer({
-      linger: 0,
-      immediate: true,
-      sendTimeout: 0,
-      sendHighWaterMark: 10000,
-      receiveHighWaterMark: 10000,
-      maxMessageSize: broker.max_message_bytes,
-      reconnectInterval: 100,
-      reconnectMaxInterval: 1000,
-      heartbeatInterval: broker.heartbeat_interval_ms,
-      heartbeatTimeout: this.brokerExpiryMs,
-      ...curveClientOptions(options.config),
+    this.socket = createBrokerPeerSocket({
+      heartbeatIntervalMs: broker.heartbeat_interval_ms,
+      heartbeatLiveness: broker.heartbeat_liveness,
+      maxMessageBytes: broker.max_message_bytes,
+      curve: curveClientOptions(options.config),
     });
     this.sender = new SerialSender(this.socket, () => {}); // nothing to do: the broker re-sends what it misses
     this.ready = encodeReady({
