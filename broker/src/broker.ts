@@ -78,6 +78,7 @@ export class Broker implements SchedulerSink {
         maxQueue: config.max_queue,
         maxAttempts: config.max_attempts,
         workerExpiryMs: config.heartbeat_interval_ms * config.heartbeat_liveness,
+        noWorkerGraceMs: 2 * config.heartbeat_interval_ms * config.heartbeat_liveness,
       },
       this,
     );

@@ -49,6 +49,11 @@ export interface SchedulerOptions {
   maxAttempts: number;
   /** A worker silent this long is dropped. */
   workerExpiryMs: number;
+  /**
+   * When the last worker of a kind was lost this recently, its jobs wait in the queue for a worker to
+   * (re)register instead of failing at once: a worker restart is not an outage.
+   */
+  noWorkerGraceMs: number;
 }
 
 /** Running totals since start, read by the metrics endpoint (plain numbers: free on the hot path). */
@@ -79,6 +84,8 @@ export class Scheduler {
   private readonly workers = new Map<string, WorkerRecord>();
   private readonly queues = new Map<string, JobQueue<Job>>();
   private readonly inFlight = new Map<number, Job>();
+  /** Kind → when its last live worker went away (kinds never served are absent). */
+  private readonly lostAt = new Map<string, number>();
   private queued = 0;
   private nextJobId = 1;
   private seq = 0;
@@ -145,7 +152,7 @@ export class Scheduler {
     if (deadline <= now) return this.answer(job, Status.Expired);
     const worker = this.pickWorker(kind);
     if (worker) return this.assign(worker, job);
-    if (!this.hasLiveWorkerFor(kind)) return this.answer(job, Status.NoWorker);
+    if (!this.hasLiveWorkerFor(kind) && !this.inGrace(kind, now)) return this.answer(job, Status.NoWorker);
     if (this.queued >= this.options.maxQueue) return this.answer(job, Status.Busy);
     this.enqueue(job, false, now);
   }
@@ -194,9 +201,11 @@ export class Scheduler {
     if (worker) this.pump(worker, now);
   }
 
-  leaving(key: string): void {
+  leaving(key: string, now = Date.now()): void {
     const worker = this.workers.get(key);
-    if (worker) worker.leaving = true;
+    if (!worker) return;
+    worker.leaving = true;
+    this.noteLostKinds(worker, now);
   }
 
   pause(key: string): void {
@@ -210,6 +219,7 @@ export class Scheduler {
     if (!worker) return;
     this.workers.delete(key);
     this.counters.workersDropped++;
+    this.noteLostKinds(worker, now);
     const jobs = [...worker.jobs].sort((a, b) => b.seq - a.seq);
     for (const job of jobs) this.retry(job, now);
   }
@@ -221,10 +231,15 @@ export class Scheduler {
       if (now - worker.lastSeen > this.options.workerExpiryMs) dropped.push(worker.key);
     }
     for (const key of dropped) this.dropWorker(key, now);
-    for (const queue of this.queues.values()) {
+    for (const [kind, queue] of this.queues) {
       const expired = queue.removeWhere((job) => job.deadline <= now);
       this.queued -= expired.length;
       for (const job of expired) this.answer(job, Status.Expired);
+      if (queue.length > 0 && !this.hasLiveWorkerFor(kind) && !this.inGrace(kind, now)) {
+        const stranded = queue.removeWhere(() => true);
+        this.queued -= stranded.length;
+        for (const job of stranded) this.answer(job, Status.NoWorker);
+      }
     }
     return dropped;
   }
@@ -255,7 +270,7 @@ export class Scheduler {
     this.counters.retried++;
     const worker = this.pickWorker(job.kind);
     if (worker) this.assign(worker, job);
-    else if (this.hasLiveWorkerFor(job.kind)) this.enqueue(job, true, now);
+    else if (this.hasLiveWorkerFor(job.kind) || this.inGrace(job.kind, now)) this.enqueue(job, true, now);
     else this.answer(job, Status.NoWorker);
   }
 
@@ -298,6 +313,16 @@ export class Scheduler {
       if (!best || worker.lastUsed < best.lastUsed) best = worker;
     }
     return best;
+  }
+
+  /** Records when a kind lost its last live worker. */
+  private noteLostKinds(gone: WorkerRecord, now: number): void {
+    for (const kind of gone.kinds) if (!this.hasLiveWorkerFor(kind)) this.lostAt.set(kind, now);
+  }
+
+  private inGrace(kind: string, now: number): boolean {
+    const lost = this.lostAt.get(kind);
+    return lost !== undefined && now - lost < this.options.noWorkerGraceMs;
   }
 
   private hasLiveWorkerFor(kind: string): boolean {

@@ -8,11 +8,13 @@ interface Reply {
 }
 
 /** A scheduler wired to a sink that records what the broker would send. */
-function setup(options: Partial<{ maxQueue: number; maxAttempts: number; workerExpiryMs: number }> = {}) {
+function setup(
+  options: Partial<{ maxQueue: number; maxAttempts: number; workerExpiryMs: number; noWorkerGraceMs: number }> = {},
+) {
   const dispatched: Array<{ worker: string; job: Job }> = [];
   const replies: Reply[] = [];
   const scheduler = new Scheduler(
-    { maxQueue: 10, maxAttempts: 2, workerExpiryMs: 300, ...options },
+    { maxQueue: 10, maxAttempts: 2, workerExpiryMs: 300, noWorkerGraceMs: 0, ...options },
     {
       dispatch: (worker: WorkerRecord, job: Job) => dispatched.push({ worker: worker.key, job }),
       reply: (job: Job, status: Status) => replies.push({ job: job.clientJobId, status }),
@@ -131,6 +133,27 @@ describe('Scheduler', () => {
     expect(dispatched.map((d) => d.worker)).to.deep.equal(['b']);
     expect(replies).to.deep.equal([{ job: 2, status: Status.Busy }]);
     expect(scheduler.stats()).to.deep.equal({ liveWorkers: 1, pausedWorkers: 0, queued: 0, inFlight: 1 });
+  });
+
+  it('holds jobs while the last worker of their kind restarts, and answers NO_WORKER once the grace period is over', () => {
+    const { scheduler, dispatched, replies, addWorker, submit } = setup({ noWorkerGraceMs: 1000 });
+    addWorker('a', 1, ['echo'], 0);
+    scheduler.dropWorker('a', 100); // killed
+    submit(1, { now: 200 });
+    expect(replies).to.deep.equal([]);
+    addWorker('b', 1, ['echo'], 300); // its replacement registers
+    expect(dispatched.map((d) => [d.worker, d.job.clientJobId])).to.deep.equal([['b', 1]]);
+    scheduler.dropWorker('b', 400);
+    submit(2, { now: 500 });
+    scheduler.expire(1300); // still within 1 s of losing 'b'
+    expect(replies.map((r) => r.job)).to.deep.equal([]);
+    scheduler.expire(1500);
+    expect(replies).to.deep.equal([
+      { job: 1, status: Status.NoWorker },
+      { job: 2, status: Status.NoWorker },
+    ]);
+    submit(3, { now: 1600 });
+    expect(replies.at(-1)).to.deep.equal({ job: 3, status: Status.NoWorker });
   });
 
   it('skips a paused worker but still counts it live: jobs queue instead of failing, and run when it resumes', () => {
