@@ -5,6 +5,7 @@ import { NonceCache } from '../../shared/src/hawk/nonce-cache.js';
 import { type HawkRequest, type HawkResponse, hawkAuth } from '../../shared/src/hawk/server-auth.js';
 import { FixedSecrets } from '../../shared/src/node-secrets.js';
 import { makeToken } from '../../shared/src/tokenlib.js';
+import { TOKENLIB_VECTOR } from '../support/token-vectors.js';
 
 // Vectors from the team reference (auth-loadtest.md §3.3; tokenserver.md §2.5).
 const SPEC_VECTOR = {
@@ -17,19 +18,8 @@ const SPEC_VECTOR = {
 };
 // The token of the full tokenlib vector (secret SECRET) and its key, sent to a Sync node.
 const SYNC_VECTOR = {
-  secret: 'SECRET',
+  ...TOKENLIB_VECTOR,
   node: 'https://node.example.com',
-  payload: {
-    uid: 42,
-    node: 'https://node.example.com',
-    expires: 2000000000,
-    fxa_uid: '0123456789abcdef0123456789abcdef',
-    fxa_kid: '0000001234567-qqqqqqqqqqqqqqqqqqqqqg',
-    hashed_fxa_uid: 'h',
-    hashed_device_id: 'd',
-    salt: 'a1b2c3',
-  },
-  key: 'Bdvfynd6mNxjGdfKSvVcTxFinJCplnsXb7zPvb4GkJE=',
   path: '/1.5/42/info/collections',
   host: 'node.example.com:443',
   ts: 1700000000,

@@ -23,26 +23,16 @@ import {
   verifyToken,
   WrongNodeError,
 } from '../../shared/src/tokenlib.js';
+import { TOKENLIB_VECTOR } from '../support/token-vectors.js';
 
 // Vectors from the team reference (tokenserver.md §1.5, §2.1, §2.2; auth-loadtest.md §3.2).
 const FULL_VECTOR = {
-  secret: 'SECRET',
-  payload: {
-    uid: 42,
-    node: 'https://node.example.com',
-    expires: 2000000000,
-    fxa_uid: '0123456789abcdef0123456789abcdef',
-    fxa_kid: '0000001234567-qqqqqqqqqqqqqqqqqqqqqg',
-    hashed_fxa_uid: 'h',
-    hashed_device_id: 'd',
-    salt: 'a1b2c3',
-  },
+  ...TOKENLIB_VECTOR,
   bytes:
     '{"uid": 42, "node": "https://node.example.com", "expires": 2000000000, "fxa_uid": "0123456789abcdef0123456789abcdef", "fxa_kid": "0000001234567-qqqqqqqqqqqqqqqqqqqqqg", "hashed_fxa_uid": "h", "hashed_device_id": "d", "salt": "a1b2c3"}',
   mac: '9eec0e9df7715b4d1a51c345816c54694005511464182ffb753d3434d6097d67',
   tokenLength: 356,
   tokenEnd: 'MyJ9nuwOnfdxW00aUcNFgWxUaUAFURRkGC_7dT00NNYJfWc=',
-  key: 'Bdvfynd6mNxjGdfKSvVcTxFinJCplnsXb7zPvb4GkJE=',
 };
 const SHORT_VECTOR = {
   secret: 's3cret',
