@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { type BrowserIdAlg, keyPair } from './browserid.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 import { IdpServer } from './idp-server.js';
 import { createSigningKey, JwksServer, type SigningKey } from './oauth.js';
@@ -128,6 +129,11 @@ export class TestStack {
 
   async waitUntilHealthy(timeoutMs = 15_000): Promise<void> {
     await eventually(async () => (await this.get('/__heartbeat__')).status === 200, timeoutMs);
+  }
+
+  /** Makes the loopback IdP serve, for `domain`, the public half of the issuer key the tests certify with. */
+  trustIssuer(domain: string, alg: BrowserIdAlg = 'RS256'): void {
+    this.idp.setKey(domain, keyPair(alg, 'issuer').publicKey);
   }
 
   async stopBroker(): Promise<void> {

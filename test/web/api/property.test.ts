@@ -52,7 +52,7 @@ describe('token API under random input (property)', function () {
 
   before(async () => {
     stack = await TestStack.start();
-    stack.idp.setKey('idp.test', keyPair('RS256', 'issuer').publicKey);
+    stack.trustIssuer('idp.test');
     port = Number(new URL(stack.url).port);
   });
   after(() => stack?.stop());

@@ -16,7 +16,7 @@ describe('token API resilience', function () {
 
   before(async () => {
     stack = await TestStack.start();
-    stack.idp.setKey('idp.test', keyPair('RS256', 'issuer').publicKey);
+    stack.trustIssuer('idp.test');
   });
   after(() => stack?.stop());
 
@@ -63,7 +63,7 @@ describe('token API with new users disabled', function () {
 
   before(async () => {
     stack = await TestStack.start({ TOKENSERVER_ASSIGNMENT__ALLOW_NEW_USERS: 'false' });
-    stack.idp.setKey('idp.test', keyPair('RS256', 'issuer').publicKey);
+    stack.trustIssuer('idp.test');
   });
   after(() => stack?.stop());
 

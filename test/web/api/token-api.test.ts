@@ -40,9 +40,9 @@ describe('token API end to end', function () {
 
   before(async () => {
     stack = await TestStack.start();
-    stack.idp.setKey('idp.test', keyPair('RS256', 'issuer').publicKey);
-    stack.idp.setKey('burst.test', keyPair('RS256', 'issuer').publicKey);
-    for (const alg of ALL_ALGS) stack.idp.setKey(`${alg.toLowerCase()}.test`, keyPair(alg, 'issuer').publicKey);
+    stack.trustIssuer('idp.test');
+    stack.trustIssuer('burst.test');
+    for (const alg of ALL_ALGS) stack.trustIssuer(`${alg.toLowerCase()}.test`, alg);
   });
   after(() => stack?.stop());
   afterEach(() => {

@@ -15,7 +15,7 @@ describe('request logs of a real stack', function () {
 
   before(async () => {
     stack = await TestStack.start();
-    stack.idp.setKey('idp.test', keyPair('RS256', 'issuer').publicKey);
+    stack.trustIssuer('idp.test');
   });
   after(() => stack?.stop());
 
