@@ -80,7 +80,7 @@ describe('fuzz: credential parsers', function () {
         tokens,
         async (token) => {
           const identity = await typedOutcomeAsync([AuthError], () => verifier.verify(token));
-          if (identity) expect(validTokens).to.include(token);
+          if (identity) expect(validTokens).to.include(canonicalSegments(token));
         },
         2,
       );
@@ -107,3 +107,15 @@ describe('fuzz: credential parsers', function () {
     });
   });
 });
+
+/**
+ * The token with each segment re-encoded. A base64url segment whose length is not a multiple of 4 has unused low
+ * bits in its last character, which decoders (jose, Buffer) ignore: `…K2w` and `…K25` are the same signature. Such a
+ * twin of a valid token is the same token, not a forgery.
+ */
+function canonicalSegments(token: string): string {
+  return token
+    .split('.')
+    .map((segment) => Buffer.from(segment, 'base64url').toString('base64url'))
+    .join('.');
+}
