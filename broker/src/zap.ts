@@ -60,6 +60,6 @@ export class ZapHandler {
 
 function rawKey(z85: string): string {
   const key = z85Decode(z85);
-  if (!key || key.length !== 32) throw new Error(`not a CURVE public key: ${z85}`);
+  if (key?.length !== 32) throw new Error(`not a CURVE public key: ${z85}`);
   return key.toString('hex');
 }
