@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { registerEventLoopDelay } from './event-loop-delay.js';
 import { listenHttp } from './http-listen.js';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -145,10 +146,11 @@ export class SeriesHistogram<L extends string> extends SeriesMetric<L, Histogram
   }
 }
 
-/** A registry of this process's metrics, with Node's process metrics (CPU, memory, event-loop lag, GC). */
+/** A registry of this process's metrics, with Node's process metrics (CPU, memory, event-loop delay, GC). */
 export function createMetricsRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerEventLoopDelay(registry);
   return registry;
 }
 

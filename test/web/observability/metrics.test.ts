@@ -49,6 +49,7 @@ describe('web front metrics', () => {
       'tokenserver_broker_jobs_in_flight',
       'process_cpu_seconds_total',
       'nodejs_eventloop_lag_seconds',
+      'tokenserver_event_loop_delay_seconds',
     ]) {
       expect(text).to.include(`# TYPE ${name} `);
     }
