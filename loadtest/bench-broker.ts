@@ -9,6 +9,7 @@ import { Command, decodeReady, JobBatch, readCommand, readResults } from '@token
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { Router } from 'zeromq';
 import { freePort } from './free-port.js';
+import { measureRelayFloor } from './relay-floor.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WINDOWS = [1, 16, 256];
@@ -210,6 +211,22 @@ console.log(
 );
 console.log('|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);
+
+// What any relay process adds here, measured with libzmq's native proxy: the floor under "added p50".
+const floorDir = mkdtempSync(join(tmpdir(), 'bench-floor-'));
+try {
+  const floor = await measureRelayFloor(floorDir, REPEATS);
+  all.relayFloor = floor;
+  console.log(
+    '\n| relay at 1 in flight (ipc) | direct p50 µs | through a native zmq_proxy process p50 µs | added p50 µs |',
+  );
+  console.log('|---|---|---|---|');
+  console.log(
+    `| libzmq zmq_proxy, no JavaScript per message | ${Math.round(floor.directP50us)} | ${Math.round(floor.proxiedP50us)} | ${Math.round(floor.proxiedP50us - floor.directP50us)} |`,
+  );
+} finally {
+  rmSync(floorDir, { recursive: true, force: true });
+}
 mkdirSync(join(ROOT, 'loadtest/results'), { recursive: true });
 writeFileSync(join(ROOT, 'loadtest/results/bench-broker.json'), `${JSON.stringify(all, null, 2)}\n`);
 process.exit(0);
