@@ -61,6 +61,12 @@ describe('powerhose-worker supervisor', function () {
     expect(result.errors).to.deep.equal({});
     await eventually(() => workerPids(supervisor).length >= 2);
     await supervisor.waitForOutput(/worker recycling/);
+    // The old process serves until its replacement has started; only then does it drain.
+    const [first, second] = workerPids(supervisor);
+    const lineOf = (msg: string, pid: number | undefined) =>
+      supervisor.logLines().findIndex((line) => line.msg === msg && line.pid === pid);
+    await eventually(() => lineOf('draining', first) >= 0);
+    expect(lineOf('worker started', second)).to.be.within(0, lineOf('draining', first));
   });
 
   it('drains on SIGTERM: the running job completes, then every process exits 0', async () => {

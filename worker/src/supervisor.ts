@@ -21,6 +21,8 @@ interface Slot {
   startedAt: number;
   backoffMs: number;
   restartTimer: NodeJS.Timeout | undefined;
+  /** The process being recycled: it serves until `child`, its replacement, has started. */
+  retiring?: ChildProcess;
 }
 
 const WORKER_MAIN = new URL('./worker-main.js', import.meta.url);
@@ -29,8 +31,9 @@ const STABLE_AFTER_MS = 2_000;
 const JITTER = 0.1;
 
 /**
- * Keeps N worker processes running: restarts crashed ones with exponential backoff, replaces
- * recycled ones as soon as they start draining, and drains them all on stop.
+ * Keeps N worker processes running: restarts crashed ones with exponential backoff, recycles
+ * (starts the replacement, and drains the old process once the replacement is registered), and
+ * drains them all on stop.
  */
 export class Supervisor {
   private readonly slots: Slot[] = [];
@@ -93,9 +96,18 @@ export class Supervisor {
     this.children.add(child);
     child.on('message', (message: { type?: string; keyFetchStats?: KeyFetchStats }) => {
       if (message?.type === 'stats' && message.keyFetchStats) this.childStats.set(child, message.keyFetchStats);
-      if (message?.type === 'draining' && slot.child === child && !this.stopping) {
+      if (this.stopping || slot.child !== child) return;
+      if (message?.type === 'recycle' && !slot.retiring) {
         this.options.log.info({ pid: child.pid }, 'worker recycling: starting its replacement');
         this.counters.recycles++;
+        slot.retiring = child;
+        this.spawn(slot);
+      } else if (message?.type === 'started' && slot.retiring) {
+        slot.retiring.kill('SIGTERM');
+        slot.retiring = undefined;
+      } else if (message?.type === 'draining') {
+        // Drained from outside (SIGTERM to this one process): replace it.
+        this.options.log.info({ pid: child.pid }, 'worker draining: starting its replacement');
         this.spawn(slot);
       }
     });
@@ -106,6 +118,7 @@ export class Supervisor {
     this.children.delete(child);
     addKeyFetchStats(this.exitedChildrenStats, this.childStats.get(child) ?? emptyKeyFetchStats());
     this.childStats.delete(child);
+    if (slot.retiring === child) slot.retiring = undefined;
     if (this.stopping || slot.child !== child) return; // draining or replaced: nothing to do
     const livedMs = Date.now() - slot.startedAt;
     slot.backoffMs = livedMs > STABLE_AFTER_MS ? this.options.restartBackoffMs : slot.backoffMs;

@@ -31,6 +31,8 @@ const worker = new WorkerProcess({
   maxJobs: args.maxJobs,
   maxAgeMs: args.maxAgeMs,
   onDraining: () => process.send?.({ type: 'draining' }),
+  onRecycleDue: process.send ? () => process.send?.({ type: 'recycle' }) : undefined,
+  onStarted: () => process.send?.({ type: 'started' }),
   onStats: (keyFetchStats) => process.send?.({ type: 'stats', keyFetchStats }),
 });
 

@@ -26,6 +26,14 @@ export interface WorkerProcessOptions {
   maxAgeMs: number;
   /** Told when the process starts draining, so a supervisor can start its replacement. */
   onDraining?: () => void;
+  /**
+   * Under a supervisor: told once when max jobs or max age is reached. The process keeps serving; the supervisor
+   * starts its replacement and sends SIGTERM once that one is registered, so the kind is never without a worker.
+   * Without it, the process drains at once.
+   */
+  onRecycleDue?: (reason: string) => void;
+  /** Told once READY has gone to the broker. */
+  onStarted?: () => void;
   /** Given the job thread's key-fetch figures every second, for the supervisor's metrics. */
   onStats?: (keyFetchStats: KeyFetchStats) => void;
 }
@@ -45,6 +53,7 @@ export class WorkerProcess {
   private readonly timers: NodeJS.Timeout[] = [];
   private lastHeardFromBroker = Date.now();
   private draining = false;
+  private recycleRequested = false;
   private paused = false;
 
   constructor(private readonly options: WorkerProcessOptions) {
@@ -87,10 +96,11 @@ export class WorkerProcess {
       this.timers.push(setInterval(() => report(this.executor.keyFetchStats()), STATS_INTERVAL_MS));
     }
     if (this.options.maxAgeMs > 0) {
-      this.timers.push(setTimeout(() => this.drain('max age reached'), this.options.maxAgeMs));
+      this.timers.push(setTimeout(() => this.recycleDue('max age reached'), this.options.maxAgeMs));
     }
     void this.receiveLoop();
     this.options.log.info({ backend: this.options.backend, kinds: jobKinds }, 'worker started');
+    this.options.onStarted?.();
   }
 
   /** Stops taking jobs, waits for held ones (bounded), then closes. Resolves when closed. */
@@ -138,7 +148,16 @@ export class WorkerProcess {
   private afterDone(frame: Buffer): void {
     this.sender.send(frame);
     const { maxJobs } = this.options;
-    if (maxJobs > 0 && this.executor.jobsCompleted >= maxJobs) void this.drain('max jobs reached');
+    if (maxJobs > 0 && this.executor.jobsCompleted >= maxJobs) this.recycleDue('max jobs reached');
+  }
+
+  private recycleDue(reason: string): void {
+    if (this.draining || this.recycleRequested) return;
+    const { onRecycleDue } = this.options;
+    if (!onRecycleDue) return void this.drain(reason);
+    this.recycleRequested = true;
+    this.options.log.info({ reason }, 'recycle due: serving until the replacement is up');
+    onRecycleDue(reason);
   }
 
   /** A stalled job thread takes no new jobs: the broker is told to skip us until it recovers. */
