@@ -1,11 +1,17 @@
-// Typed errors of the Powerhose runtime. Each has a stable `code`; callers switch on it, not on text.
+// Typed errors. Each has a stable `code`; callers switch on it, not on text.
 
-export class PowerhoseError extends Error {
-  readonly code: string = 'ERR_POWERHOSE';
-  constructor(message: string) {
-    super(message);
+/** Base of every typed error of the project: a stable `code`, and the subclass's own name in stacks and logs. */
+export abstract class CodedError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
+}
+
+/** Errors of the Powerhose runtime (client, broker, workers). */
+export class PowerhoseError extends CodedError {
+  readonly code: string = 'ERR_POWERHOSE';
 }
 
 /** The job was not answered before its deadline. */

@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { CodedError } from './errors.js';
 import { TokenSecret } from './tokenlib.js';
 
 // Where the token secrets of each storage node come from, as in mozsvc.secrets:
@@ -7,12 +8,8 @@ import { TokenSecret } from './tokenlib.js';
 
 const NODE_SECRET_INFO = 'services.mozilla.com/mozsvc/v1/node_secret/';
 
-export class SecretsError extends Error {
+export class SecretsError extends CodedError {
   readonly code: string = 'ERR_SECRETS';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** No secret is known for the node a token is requested for. */

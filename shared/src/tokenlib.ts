@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { CodedError } from './errors.js';
 
 // The tokenlib wire format (mozilla-services/tokenlib 2.x), byte for byte:
 //   id  = base64url_padded(json || HMAC-SHA256(signingKey, json)),
@@ -15,12 +16,8 @@ const EXPAND_COUNTER = Buffer.of(1);
 export const MAX_TOKEN_CHARS = 4096;
 const BASE64URL_PADDED = /^[A-Za-z0-9_-]+={0,2}$/;
 
-export class TokenError extends Error {
+export class TokenError extends CodedError {
   readonly code: string = 'ERR_TOKEN';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** Not base64url, too short or too long, or the signed bytes are not a JSON object. */

@@ -1,15 +1,12 @@
+import { CodedError } from '../errors.js';
 import type { TokenError } from '../tokenlib.js';
 
 // Why a service node refused a Hawk request. Each has a stable `code`; every one of them is
 // answered 401 with `WWW-Authenticate: Hawk …`, except an oversized body (413).
 
-export class HawkAuthError extends Error {
+export class HawkAuthError extends CodedError {
   readonly code: string = 'ERR_HAWK';
   readonly httpStatus: number = 401;
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 
   /** The `WWW-Authenticate` value of the answer. */
   get challenge(): string {

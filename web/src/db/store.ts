@@ -1,3 +1,5 @@
+import { CodedError } from '@tokenserver/shared';
+
 // The user/node store: one interface, a SQLite and a MySQL/MariaDB implementation (see sql-store.ts).
 
 /**
@@ -164,12 +166,8 @@ export interface Store {
 }
 
 /** Base of every store error; callers switch on `code`. */
-export class StoreError extends Error {
+export class StoreError extends CodedError {
   readonly code: string = 'ERR_STORE';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
 }
 
 /** The database cannot be reached or is not answering (connection refused/lost, locked, pool exhausted). */

@@ -1,3 +1,5 @@
+import { CodedError } from '@tokenserver/shared';
+
 // Typed credential-verification errors. Each carries a stable `code` and the token-server API
 // status it maps to; the web front turns that status into the HTTP answer.
 
@@ -12,13 +14,8 @@ export const AuthStatus = {
 export type AuthStatusMapping = (typeof AuthStatus)[keyof typeof AuthStatus];
 export type AuthStatusName = AuthStatusMapping['status'];
 
-export abstract class AuthError extends Error {
-  abstract readonly code: string;
+export abstract class AuthError extends CodedError {
   abstract readonly mapping: AuthStatusMapping;
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
   /** `invalid-credentials`, `invalid-timestamp`, `invalid-generation` or `unavailable`. */
   get status(): AuthStatusName {
     return this.mapping.status;
