@@ -18,15 +18,16 @@ import type { ScenarioName } from './scenarios.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const AUDIENCE = 'https://bench.loadtest.local';
-const arg = (name: string, fallback: number) => {
+const argText = (name: string): string | undefined => {
   const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+  return at > 0 ? process.argv[at + 1] : undefined;
 };
+const arg = (name: string, fallback: number) => Number(argText(name) ?? fallback);
 const DURATION_S = arg('duration', 10);
 const CONNECTIONS = arg('connections', 64);
 const OVERLOAD_CONNECTIONS = arg('overload-connections', 512);
 /** `--only TEXT`: run only the cases whose name contains TEXT (for quick experiments; BENCHMARKS.md uses all). */
-const ONLY = process.argv.includes('--only') ? String(process.argv[process.argv.indexOf('--only') + 1]) : '';
+const ONLY = argText('only') ?? '';
 const OVERLOAD = !process.argv.includes('--no-overload');
 
 type Design = 'brokered' | 'baseline';
@@ -206,9 +207,8 @@ for (const testCase of CASES.filter((c) => c.name.includes(ONLY))) {
 }
 
 // Overload: the brokered stack at twice its saturating rate, with many more connections than it can serve.
-const overloadCase = CASES[0] as Case;
-let overloadRow = '| skipped (--no-overload) | | | | | | |';
-if (OVERLOAD) {
+async function overloadRow(): Promise<string> {
+  const overloadCase = CASES[0] as Case;
   const running = await start('brokered', overloadCase);
   try {
     const peak = (await measure(running, overloadCase)).measured;
@@ -216,15 +216,17 @@ if (OVERLOAD) {
       rate: Math.round(peak.tokensPerSecond * 2),
       connections: OVERLOAD_CONNECTIONS,
     });
-    const rejected = result.totals.byStatus['503'] ?? 0;
-    overloadRow =
-      `| ${Math.round(peak.tokensPerSecond)} | ${Math.round(peak.tokensPerSecond * 2)} | ${Math.round(measured.tokensPerSecond)} | ` +
-      `**${(measured.tokensPerSecond / peak.tokensPerSecond).toFixed(2)}** | ${rejected} | ${measured.p50Ms.toFixed(1)} / ${measured.p99Ms.toFixed(1)} ms | ${measured.lagP99Ms.toFixed(1)} ms |`;
     json.overload = { peak, overloaded: measured };
+    const rejected = result.totals.byStatus['503'] ?? 0;
+    return (
+      `| ${Math.round(peak.tokensPerSecond)} | ${Math.round(peak.tokensPerSecond * 2)} | ${Math.round(measured.tokensPerSecond)} | ` +
+      `**${(measured.tokensPerSecond / peak.tokensPerSecond).toFixed(2)}** | ${rejected} | ${measured.p50Ms.toFixed(1)} / ${measured.p99Ms.toFixed(1)} ms | ${measured.lagP99Ms.toFixed(1)} ms |`
+    );
   } finally {
     await running.stop();
   }
 }
+const overload = OVERLOAD ? await overloadRow() : '| skipped (--no-overload) | | | | | | |';
 
 console.log(`\nnpm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}\n`);
 console.log(
@@ -234,7 +236,7 @@ console.log('|---|---|---|---|---|');
 for (const row of rows) console.log(row);
 console.log('\n| peak tokens/s | offered rate | served tokens/s | served / peak | 503s | p50 / p99 | web lag p99 |');
 console.log('|---|---|---|---|---|---|---|');
-console.log(overloadRow);
+console.log(overload);
 mkdirSync(join(ROOT, 'loadtest/results'), { recursive: true });
 writeFileSync(join(ROOT, 'loadtest/results/bench.json'), `${JSON.stringify(json, null, 2)}\n`);
 process.exit(0);
