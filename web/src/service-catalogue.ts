@@ -5,6 +5,7 @@ import type { ServiceRecord, Store } from './db/store.js';
 // they change only through ops commands, and reading them on every request would double the store work.
 
 interface Snapshot {
+  loadedAt: number;
   byName: ReadonlyMap<string, ServiceRecord>;
   applications: ReadonlySet<string>;
   /** application → versions, for the discovery document. */
@@ -13,6 +14,8 @@ interface Snapshot {
 }
 
 export const DEFAULT_SERVICE_CACHE_TTL_MS = 10_000;
+/** An unknown name re-reads the services at most this often, so `service add` shows at once but junk URLs cost nothing. */
+const MISS_REFRESH_INTERVAL_MS = 1000;
 
 export class ServiceCatalogue {
   private snapshot: Snapshot | undefined;
@@ -25,8 +28,12 @@ export class ServiceCatalogue {
 
   /** The service for /1.0/{application}/{version}; throws the 404 TokenServerError for unknown ones. */
   async lookup(application: string, version: string): Promise<ServiceRecord> {
-    const snapshot = await this.current();
-    const service = snapshot.byName.get(`${application}-${version}`);
+    let snapshot = await this.current();
+    const name = `${application}-${version}`;
+    if (!snapshot.byName.has(name) && Date.now() - snapshot.loadedAt >= MISS_REFRESH_INTERVAL_MS) {
+      snapshot = await this.current(true);
+    }
+    const service = snapshot.byName.get(name);
     if (service) return service;
     if (!snapshot.applications.has(application)) throw apiErrors.unknownApplication();
     throw apiErrors.unknownVersion(version);
@@ -38,9 +45,9 @@ export class ServiceCatalogue {
   }
 
   /** A fresh snapshot, or the expired one while the database cannot be read (store errors otherwise pass). */
-  private async current(): Promise<Snapshot> {
+  private async current(forceRefresh = false): Promise<Snapshot> {
     const snapshot = this.snapshot;
-    if (snapshot && snapshot.expiresAt > Date.now()) return snapshot;
+    if (snapshot && snapshot.expiresAt > Date.now() && !forceRefresh) return snapshot;
     this.refreshing ??= this.refresh().finally(() => {
       this.refreshing = undefined;
     });
@@ -63,7 +70,8 @@ export class ServiceCatalogue {
       applications.add(application);
       versions[application] = [...(versions[application] ?? []), version];
     }
-    this.snapshot = { byName, applications, versions, expiresAt: Date.now() + this.ttlMs };
+    const loadedAt = Date.now();
+    this.snapshot = { loadedAt, byName, applications, versions, expiresAt: loadedAt + this.ttlMs };
     return this.snapshot;
   }
 }
