@@ -366,9 +366,10 @@ describe('token API end to end', function () {
       expectError(await request({ 'fxa-generation': 21 }), 401, 'invalid-keysChangedAt');
       expectError(await request({ 'fxa-generation': 21, 'fxa-keysChangedAt': 22 }), 401, 'invalid-keysChangedAt');
       expectError(
-        await request({ 'fxa-generation': 21, 'fxa-keysChangedAt': 20 }, 'dddd'),
+        await request({ 'fxa-generation': 25, 'fxa-keysChangedAt': 20 }, 'dddd'),
         401,
         'invalid-client-state',
+        'Unacceptable client-state value new value with no keys_changed_at change',
       );
       const rotated = await request({ 'fxa-generation': 30, 'fxa-keysChangedAt': 30 }, 'dddd');
       expect(rotated.status, rotated.text).to.equal(200);
