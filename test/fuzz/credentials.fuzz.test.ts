@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { parseBackedAssertion } from '../../worker/src/auth/browserid/assertion.js';
-import { AuthError, InvalidKeyIdError, MalformedCredentialsError } from '../../worker/src/auth/errors.js';
+import { importBrowserIdKey } from '../../worker/src/auth/browserid/keys.js';
+import {
+  AuthError,
+  InvalidKeyIdError,
+  MalformedCredentialsError,
+  UnsupportedAlgorithmError,
+} from '../../worker/src/auth/errors.js';
 import { OAuthVerifier, parseKeyId } from '../../worker/src/auth/oauth.js';
 import { ALL_ALGS, keyPair, makeBackedAssertion } from '../support/browserid.js';
 import {
@@ -48,6 +54,36 @@ describe('fuzz: credential parsers', function () {
         },
         3,
       );
+    });
+  });
+
+  describe('BrowserID public-key objects (importBrowserIdKey)', () => {
+    const decimal = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 2100n }).map(String),
+      fc.string({ unit: fc.constantFrom(...'0123456789-+ e.x'), maxLength: 800 }),
+    );
+    const hex = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 2100n }).map((n) => n.toString(16)),
+      fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFx- '), maxLength: 600 }),
+    );
+    const field = (text: fc.Arbitrary<string>) => fc.oneof(text, fc.anything());
+    const valid = ALL_ALGS.map((alg) => keyPair(alg, 'issuer').publicKey as Record<string, unknown>);
+    const keyObjects = fc.oneof(
+      fc.anything(),
+      fc.record({ algorithm: fc.constantFrom('RS', 'DS', 'EC', ''), n: field(decimal), e: field(decimal) }),
+      fc.record({ algorithm: fc.constant('DS'), p: field(hex), q: field(hex), g: field(hex), y: field(hex) }),
+      fc
+        .tuple(fc.constantFrom(...valid), fc.constantFrom('n', 'e', 'p', 'q', 'g', 'y'), fc.oneof(decimal, hex))
+        .map(([key, name, value]) => ({ ...key, [name]: value })),
+    );
+
+    it('throws only MalformedCredentialsError or UnsupportedAlgorithmError; an imported key has a known alg', () => {
+      fuzz(keyObjects, (input) => {
+        const key = typedOutcome([MalformedCredentialsError, UnsupportedAlgorithmError], () =>
+          importBrowserIdKey(input),
+        );
+        if (key) expect(['RS64', 'RS128', 'RS256', 'DS128', 'DS256']).to.include(key.alg);
+      });
     });
   });
 

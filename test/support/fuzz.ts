@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { armWatchdog, disarmWatchdog, reportProgress } from './fuzz-watchdog.js';
 
 // Fuzzing helpers: how many inputs each property gets (FUZZ_RUNS scales them), a per-input time bound, the rule
 // that only the parser's typed errors may escape, and mutations that corrupt valid inputs in structured ways.
@@ -7,6 +8,10 @@ import fc from 'fast-check';
 export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 /** Longest one input may take: far above a linear parse, far below a hang or catastrophic backtracking. */
 export const INPUT_TIME_BOUND_MS = Number(process.env.FUZZ_INPUT_BOUND_MS ?? 1000);
+/** An input still running after this long is a hang: the watchdog kills the run (a blocked loop cannot time out). */
+export const HANG_LIMIT_MS = Number(process.env.FUZZ_HANG_LIMIT_MS ?? 30_000);
+/** Every property of a run draws from this seed; `FUZZ_SEED=<seed>` replays the same inputs. */
+export const FUZZ_SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 0x7fffffff));
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -37,17 +42,27 @@ function checkTime(startedAt: number): void {
   if (elapsed > INPUT_TIME_BOUND_MS) throw new Error(`one input took ${Math.round(elapsed)} ms`);
 }
 
+/** fast-check's options for a property of `weight`, with the hang watchdog armed until `disarmWatchdog`. */
+function runOptions(weight: number): { numRuns: number; seed: number } {
+  armWatchdog(HANG_LIMIT_MS, `replay with FUZZ_SEED=${FUZZ_SEED}`);
+  return { numRuns: Math.max(1, Math.round(FUZZ_RUNS * weight)), seed: FUZZ_SEED };
+}
+
 /** Runs `check` on `weight × FUZZ_RUNS` inputs, each within the time bound. */
 export function fuzz<T>(arbitrary: fc.Arbitrary<T>, check: (input: T) => void, weight = 1): void {
-  const numRuns = Math.max(1, Math.round(FUZZ_RUNS * weight));
-  fc.assert(
-    fc.property(arbitrary, (input) => {
-      const startedAt = performance.now();
-      check(input);
-      checkTime(startedAt);
-    }),
-    { numRuns },
-  );
+  try {
+    fc.assert(
+      fc.property(arbitrary, (input) => {
+        const startedAt = performance.now();
+        check(input);
+        checkTime(startedAt);
+        reportProgress();
+      }),
+      runOptions(weight),
+    );
+  } finally {
+    disarmWatchdog();
+  }
 }
 
 export async function fuzzAsync<T>(
@@ -55,15 +70,19 @@ export async function fuzzAsync<T>(
   check: (input: T) => Promise<void>,
   weight = 1,
 ): Promise<void> {
-  const numRuns = Math.max(1, Math.round(FUZZ_RUNS * weight));
-  await fc.assert(
-    fc.asyncProperty(arbitrary, async (input) => {
-      const startedAt = performance.now();
-      await check(input);
-      checkTime(startedAt);
-    }),
-    { numRuns },
-  );
+  try {
+    await fc.assert(
+      fc.asyncProperty(arbitrary, async (input) => {
+        const startedAt = performance.now();
+        await check(input);
+        checkTime(startedAt);
+        reportProgress();
+      }),
+      runOptions(weight),
+    );
+  } finally {
+    disarmWatchdog();
+  }
 }
 
 /** One way to corrupt a byte string: flip, drop, insert, truncate, or plant a huge length. */
