@@ -93,7 +93,15 @@ export class TestStack {
     const workers = cluster.startSupervisor();
     const webEnv = withoutTokenSecrets(cluster.env);
     const web = new RunningProcess(process.execPath, [WEB_MAIN], webEnv);
-    await web.waitForOutput(/web listening/);
+    try {
+      await web.waitForOutput(/web listening/);
+    } catch (err) {
+      // A stack that did not start leaves nothing running behind the failed test.
+      await Promise.all([web.stop('SIGKILL'), workers.stop(), broker.stop('SIGKILL')]);
+      await Promise.all([idp.close(), jwks.close(), database.drop()]);
+      cluster.cleanup();
+      throw err;
+    }
     const stack = new TestStack(
       cluster,
       database,

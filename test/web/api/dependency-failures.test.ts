@@ -6,7 +6,8 @@ import mysql from 'mysql2/promise';
 import { keyPair, makeBackedAssertion } from '../../support/browserid.js';
 import { createTestDatabase, MYSQL_TEST_URL, type TestDatabase } from '../../support/databases.js';
 import { eventually } from '../../support/processes.js';
-import { type ApiAnswer, errorOf, type StackOverrides, TestStack } from '../../support/stack.js';
+import { type ApiAnswer, errorOf, TestStack } from '../../support/stack.js';
+import { stackForSuite } from '../../support/suite-stack.js';
 
 // The error catalogue's dependency rows, each produced by the real dependency misbehaving under a real stack
 // (app-failures.test.ts covers the same rows with in-process stand-ins).
@@ -31,29 +32,20 @@ function childPids(pid: number): number[] {
   return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
-async function startStack(overrides: StackOverrides = {}): Promise<TestStack> {
-  const stack = await TestStack.start(overrides);
-  stack.trustIssuer('idp.test');
-  return stack;
-}
-
 describe('dependency failures through the real stack', function () {
   this.timeout(60_000);
 
   describe('broker queue full (BUSY)', () => {
-    let stack: TestStack;
-    before(async () => {
-      // Stopped workers hold 2 jobs each and count as live during the burst (slow heartbeats); 4 more queue.
-      stack = await startStack({
-        TOKENSERVER_WORKER__CONCURRENCY: '2',
-        TOKENSERVER_BROKER__MAX_QUEUE: '4',
-        TOKENSERVER_BROKER__HEARTBEAT_INTERVAL_MS: '1000',
-        TOKENSERVER_WEB__JOB_TIMEOUT_MS: '2000',
-      });
+    // Stopped workers hold 2 jobs each and count as live during the burst (slow heartbeats); 4 more queue.
+    const suiteStack = stackForSuite({
+      TOKENSERVER_WORKER__CONCURRENCY: '2',
+      TOKENSERVER_BROKER__MAX_QUEUE: '4',
+      TOKENSERVER_BROKER__HEARTBEAT_INTERVAL_MS: '1000',
+      TOKENSERVER_WEB__JOB_TIMEOUT_MS: '2000',
     });
-    after(() => stack?.stop());
 
     it('answers the requests the broker cannot queue 503 at once, and serves again when workers return', async () => {
+      const stack = suiteStack();
       expect((await stack.token(browserId())).status).to.equal(200);
       const credentials = Array.from({ length: 40 }, () => browserId());
       const workers = childPids(stack.workers.pid);
@@ -79,13 +71,10 @@ describe('dependency failures through the real stack', function () {
   });
 
   describe('SQLite locked by another writer', () => {
-    let stack: TestStack;
-    before(async () => {
-      stack = await startStack({ TOKENSERVER_DATABASE__SQLITE_BUSY_TIMEOUT_MS: '200' });
-    });
-    after(() => stack?.stop());
+    const suiteStack = stackForSuite({ TOKENSERVER_DATABASE__SQLITE_BUSY_TIMEOUT_MS: '200' });
 
     it('answers 503 for a new user while the lock is held, and allocates once it is released', async () => {
+      const stack = suiteStack();
       const email = `${randomBytes(16).toString('hex')}@idp.test`;
       const holder = new Database(stack.database.url.replace(/^sqlite:/, ''));
       try {
@@ -100,6 +89,7 @@ describe('dependency failures through the real stack', function () {
     });
 
     it('answers 503 naming the service whose api_endpoint pattern is empty', async () => {
+      const stack = suiteStack();
       const db = new Database(stack.database.url.replace(/^sqlite:/, ''));
       try {
         const { lastInsertRowid } = db.prepare("INSERT INTO services (service, pattern) VALUES ('bare-1.0', '')").run();
@@ -125,10 +115,11 @@ describe('dependency failures through the real stack', function () {
     before(async function () {
       if (!MYSQL_TEST_URL) this.skip();
       database = await createTestDatabase('mysql');
-      stack = await startStack({
+      stack = await TestStack.start({
         TOKENSERVER_DATABASE__URL: database.url,
         TOKENSERVER_DATABASE__QUERY_TIMEOUT_MS: '500',
       });
+      stack.trustIssuer('idp.test');
     });
     after(async () => {
       await stack?.stop();
