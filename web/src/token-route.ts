@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
-  formatFxaKid,
   type Logger,
   PowerhoseError,
+  type PresignRequest,
+  type SignTokenAnswer,
   type VerifiedIdentity,
   type VerifyVerdict,
 } from '@tokenserver/shared';
@@ -11,6 +12,7 @@ import { type AccountClaims, type AssignedUser, apiEndpoint, apiErrorForStoreErr
 import { apiErrors, TokenServerError } from './api-errors.js';
 import type { ServiceRecord, Store } from './db/store.js';
 import { RequestRecord, requestRecordOf } from './observability/request-record.js';
+import { type Credential, presignFor, presignMatches, tokenTarget } from './presign.js';
 import { sendError, sendJson } from './responses.js';
 import type { ServiceCatalogue } from './service-catalogue.js';
 import { apiErrorForJobError, apiErrorForVerdict, MalformedAnswerError, type TokenJobs } from './token-jobs-client.js';
@@ -29,11 +31,13 @@ export interface TokenRouteDeps {
   allowNewUsers: boolean;
   /** Longest credential sent to a worker per scheme; longer ones are rejected here without a job. */
   maxCredentialBytes: { browserid: number; bearer: number };
+  /** `[oauth] email_domain`: an OAuth user is `<sub>@<domain>`. */
+  oauthEmailDomain: string;
+  /** `[web] presign_tokens`: ask the verify job for an existing user's token too (one job instead of two). */
+  presignTokens: boolean;
 }
 
 const CLIENT_STATE = /^[a-zA-Z0-9._-]{1,32}$/;
-
-type Credential = { scheme: 'browserid'; assertion: string } | { scheme: 'bearer'; token: string };
 
 /** What the token route reads from the URL; the HTTP layer (fast path or Express) extracts it. */
 export interface TokenTarget {
@@ -57,21 +61,39 @@ export function tokenRoute(deps: TokenRouteDeps): TokenHandler {
       record.endStage('db');
       const clientStateHeader = readClientState(req.headers);
       const credential = readAuthorization(req.headers, deps.maxCredentialBytes);
+      const duration = requestedDuration(target.duration);
       record.startStage();
-      const verdict = await verify(deps.jobs, credential, req.headers);
+      const presign = deps.presignTokens
+        ? await presignFor(deps.store, service.name, credential, deps.oauthEmailDomain, duration)
+        : undefined;
+      record.endStage('db');
+      record.startStage();
+      const verdict = await verify(deps.jobs, credential, req.headers, presign?.request);
       record.endStage('verify');
       if (!verdict.ok) throw apiErrorForVerdict(verdict, deps.retryAfterS);
       const identity = verdict.identity;
       const claims = accountClaims(credential, identity, clientStateHeader);
       record.startStage();
-      const user = await resolveUser(deps.store, service.name, identity.email, claims, {
-        allowNewUsers: deps.allowNewUsers,
-      });
+      const known = presign?.email === identity.email ? presign.user : undefined;
+      const user = await resolveUser(
+        deps.store,
+        service.name,
+        identity.email,
+        claims,
+        { allowNewUsers: deps.allowNewUsers },
+        known,
+      );
       record.endStage('db');
-      record.startStage();
-      const answer = await tokenAnswer(deps, service, user, identity, target.duration, record);
-      record.endStage('sign');
-      sendJson(res, 200, answer);
+      if (!service.pattern) throw apiErrors.unknownEndpointPattern(service.name, deps.retryAfterS);
+      let token = presign?.request && presignMatches(presign.request, user) ? verdict.token : undefined;
+      record.presigned = token !== undefined;
+      if (!token) {
+        record.startStage();
+        token = await signToken(deps, user, identity, duration);
+        record.endStage('sign');
+      }
+      record.hashedFxaUid = token.hashedFxaUid;
+      sendJson(res, 200, tokenAnswer(service, user, token));
     } catch (err) {
       answerFailure(deps, req, res, err, record);
     } finally {
@@ -106,10 +128,22 @@ function readAuthorization(headers: IncomingHttpHeaders, maxBytes: TokenRouteDep
   return scheme === 'browserid' ? { scheme, assertion: value } : { scheme, token: value };
 }
 
-function verify(jobs: TokenJobs, credential: Credential, headers: IncomingHttpHeaders): Promise<VerifyVerdict> {
-  if (credential.scheme === 'browserid') return jobs.verifyBrowserId({ assertion: credential.assertion });
+function verify(
+  jobs: TokenJobs,
+  credential: Credential,
+  headers: IncomingHttpHeaders,
+  presign: PresignRequest | undefined,
+): Promise<VerifyVerdict> {
+  const withPresign = presign === undefined ? {} : { presign };
+  if (credential.scheme === 'browserid')
+    return jobs.verifyBrowserId({ assertion: credential.assertion, ...withPresign });
   const keyId = headerValue(headers, 'x-keyid');
-  return jobs.verifyOAuth(keyId === undefined ? { token: credential.token } : { token: credential.token, keyId });
+  return jobs.verifyOAuth({ token: credential.token, ...(keyId === undefined ? {} : { keyId }), ...withPresign });
+}
+
+/** `?duration=` as sent, when it is short enough to be a number of seconds; the worker decides whether it applies. */
+function requestedDuration(duration: unknown): string | undefined {
+  return typeof duration === 'string' && duration.length <= 20 ? duration : undefined;
 }
 
 /**
@@ -131,24 +165,20 @@ function accountClaims(
   return { generation: identity.generation ?? 0, keysChangedAt: identity.keysChangedAt ?? 0, clientState };
 }
 
-async function tokenAnswer(
+function signToken(
   deps: TokenRouteDeps,
-  service: ServiceRecord,
   user: AssignedUser,
   identity: VerifiedIdentity,
-  duration: unknown,
-  record: RequestRecord,
-): Promise<string> {
-  if (!service.pattern) throw apiErrors.unknownEndpointPattern(service.name, deps.retryAfterS);
-  const token = await deps.jobs.signToken({
-    uid: user.uid,
-    node: user.nodeUrl,
+  duration: string | undefined,
+): Promise<SignTokenAnswer> {
+  return deps.jobs.signToken({
+    ...tokenTarget(user, duration),
     fxaUid: identity.fxaUid,
-    fxaKid: formatFxaKid(user.keysChangedAt || user.generation, user.clientState),
     ...(identity.deviceId === undefined ? {} : { deviceId: identity.deviceId }),
-    ...(typeof duration === 'string' && duration.length <= 20 ? { requestedDuration: duration } : {}),
   });
-  record.hashedFxaUid = token.hashedFxaUid;
+}
+
+function tokenAnswer(service: ServiceRecord, user: AssignedUser, token: SignTokenAnswer): string {
   return JSON.stringify({
     id: token.id,
     key: token.key,

@@ -67,6 +67,7 @@ function finishRequest(
       verifyMs: roundOrUndefined(record.verifyMs),
       dbMs: roundOrUndefined(record.dbMs),
       signMs: roundOrUndefined(record.signMs),
+      presigned: record.presigned,
       hashedFxaUid: record.hashedFxaUid,
       agent: agent === undefined || agent.length <= MAX_USER_AGENT ? agent : agent.slice(0, MAX_USER_AGENT),
     },
