@@ -25,6 +25,7 @@ import {
   testAssignment,
 } from '../../support/databases.js';
 import { readInvariants } from '../../support/inspect-db.js';
+import { stealReleases } from '../../support/release-thief.js';
 
 // The Store contract, written once and run against every backend (see sqlite-store.test.ts, mysql-store.test.ts).
 // One database per backend; every test works in its own service so tests cannot see each other's nodes.
@@ -242,6 +243,34 @@ export function defineStoreConformance(kind: BackendKind, context: ConformanceCo
       await expectRejection(resolve('a@x'), NoNodeError);
       expect(await node('https://back')).to.include({ currentLoad: 0 });
       expect(await context.store.getUser(context.service, 'a@x')).to.equal(undefined);
+    });
+
+    it('releases capacity at most release_rounds times per allocation', async () => {
+      const rounds = 3;
+      const assignment = { ...testAssignment, release_rounds: rounds };
+      const store = openStore(databaseConfig(context.database.url), assignment, { now: context.clock.now });
+      const seed = { generation: 1, keysChangedAt: null, clientState: '' };
+      try {
+        await addNode('https://a', 100, { available: 0 });
+        const nodeId = (await node('https://a')).id;
+        // The slots of every allowed round vanish: one more round would find room, but none is allowed.
+        let stopStealing = await stealReleases(kind, context.database.url, nodeId, rounds);
+        try {
+          await expectRejection(store.allocateUser(context.service, 'a@x', seed), NoNodeError);
+        } finally {
+          await stopStealing();
+        }
+        expect(await node('https://a')).to.include({ currentLoad: 0, available: 0 });
+        // The last allowed round counts.
+        stopStealing = await stealReleases(kind, context.database.url, nodeId, rounds - 1);
+        try {
+          expect((await store.allocateUser(context.service, 'a@x', seed)).nodeUrl).to.equal('https://a');
+        } finally {
+          await stopStealing();
+        }
+      } finally {
+        await store.close();
+      }
     });
 
     it('fills a small node exactly to capacity, then fails with NoNodeError', async () => {
