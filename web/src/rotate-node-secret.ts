@@ -8,6 +8,8 @@ import { parseSecretsFile, SecretsError, type TimestampedSecret } from '@tokense
 export interface RotateOptions {
   /** Keep the node's current secrets valid (graceful rotation); by default they are dropped (compromise). */
   keepOld: boolean;
+  /** Give a node that has no line in the file its first secret; otherwise such a node is refused (a typo). */
+  add: boolean;
   /** Milliseconds, for tests. */
   now?: number;
 }
@@ -23,7 +25,9 @@ export function rotateNodeSecret(path: string, node: string, options: RotateOpti
   const release = lockSecretsFile(path);
   try {
     const text = readSecretsText(path);
-    const existing = parseSecretsFile(text, path).get(node) ?? [];
+    const nodes = parseSecretsFile(text, path);
+    const existing = nodes.get(node) ?? [];
+    if (existing.length === 0 && !options.add) throw new UnknownSecretsNodeError(path, node, [...nodes.keys()]);
     const fresh = { timestamp: nextTimestamp(existing, options.now ?? Date.now()), secret: newSecret() };
     const secrets = options.keepOld ? [...existing, fresh] : [fresh];
     replaceFile(path, withNodeLine(text, node, secrets));
@@ -31,6 +35,20 @@ export function rotateNodeSecret(path: string, node: string, options: RotateOpti
   } finally {
     release();
   }
+}
+
+/** The node has no line in the secrets file: most likely a mistyped URL, so nothing is written. */
+export class UnknownSecretsNodeError extends SecretsError {
+  constructor(path: string, node: string, known: readonly string[]) {
+    const similar = known.find((candidate) => sameNodeLoosely(candidate, node));
+    super(`node ${node} has no secret in ${path}${similar === undefined ? '' : ` (did you mean ${similar}?)`}`);
+  }
+}
+
+/** Equal but for case and trailing slashes: the near misses an operator makes when typing a node URL. */
+function sameNodeLoosely(a: string, b: string): boolean {
+  const loose = (url: string) => url.replace(/\/+$/, '').toLowerCase();
+  return loose(a) === loose(b);
 }
 
 function newSecret(): string {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,6 +157,60 @@ function defineCliTests(kind: BackendKind): void {
     }
   });
 
+  it('exits 2 with one line and stores nothing for values the schema cannot hold', async function () {
+    this.timeout(120000);
+    const stored = async () =>
+      Promise.all([tokenserver('service', 'list'), tokenserver('node', 'list'), tokenserver('user', 'count')]);
+    const before = await stored();
+    const cases: Array<[string[], RegExp]> = [
+      [['service', 'add', '', ''], /argument 'name'.*expected 1 to 30 letters/],
+      [['service', 'add', 's'.repeat(200), '{node}/{uid}'], /argument 'name'.*expected 1 to 30 letters/],
+      [['service', 'add', 'ok-1', ''], /argument 'pattern'.*expected 1 to 128 characters/],
+      [['node', 'add', 'sync-1.5', `https://${'n'.repeat(250)}.example`, '--capacity', '5'], /at most 255/],
+      [['node', 'add', 'sync-1.5', 'not-a-url', '--capacity', '5'], /expected an http:\/\/ or https:\/\/ URL/],
+      [['node', 'add', 'sync-1.5', 'ftp://n3.example', '--capacity', '5'], /expected an http:\/\/ or https:\/\//],
+      [['user', 'allocate', 'sync-1.5', ''], /argument 'email'.*expected an email-like user@host/],
+      [['user', 'allocate', 'sync-1.5', 'no at sign'], /argument 'email'.*expected an email-like/],
+      [['user', 'allocate', 'sync-1.5', `${'u'.repeat(250)}@example`], /argument 'email'.*at most 255/],
+      [
+        ['node', 'add', 'sync-1.5', 'https://n3.example', '--capacity', '10', '--available', '500'],
+        /^error: --available 500 is above --capacity 10$/,
+      ],
+      [
+        ['node', 'add', 'sync-1.5', 'https://n3.example', '--capacity', '10', '--current-load', '11'],
+        /^error: --current-load 11 is above --capacity 10$/,
+      ],
+      [['node', 'add', 'sync-1.5', 'https://n3.example', '--capacity', '2147483648'], /up to 2147483647/],
+      [['node', 'update', 'sync-1.5', 'https://n1.example', '--capacity', '99999999999999'], /up to 2147483647/],
+      [['node', 'update', 'sync-1.5', 'https://n1.example', '--available', '1e3'], /expected a whole number/],
+      [
+        ['node', 'update', 'sync-1.5', 'https://n1.example', '--capacity', '10', '--available', '11'],
+        /^error: --available 11 is above --capacity 10$/,
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const result = await tokenserver(...args);
+      const what = args.join(' ').slice(0, 80);
+      expect(result, what).to.include({ code: 2, stdout: '' });
+      expect(result.stderr, what).to.match(/^error: [^\n]+\n$/);
+      expect(result.stderr.trim(), what).to.match(message);
+    }
+    const aboveStoredCapacity = await tokenserver(
+      'node',
+      'update',
+      'sync-1.5',
+      'https://n1.example',
+      '--available',
+      '101',
+    );
+    expect(aboveStoredCapacity).to.deep.equal({
+      code: 1,
+      stdout: '',
+      stderr: 'tokenserver: --available 101 is above the capacity 100 of https://n1.example\n',
+    });
+    expect(await stored()).to.deep.equal(before);
+  });
+
   it('exits 2 with a usage message for bad arguments', async () => {
     for (const args of [
       ['node', 'add', 'sync-1.5', 'https://x'],
@@ -189,6 +243,72 @@ describe('tokenserver ops commands', function () {
     else it('needs TOKENSERVER_TEST_MYSQL_URL');
   });
 
+  describe('node rotate-secret', () => {
+    const KNOWN = 'https://n1.example';
+    const OLD_LINE = `${KNOWN},1700000000:${'a'.repeat(64)}`;
+    let dir: string;
+    let secretsPath: string;
+    let rotate: (...args: string[]) => Promise<CliResult>;
+
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'tokenserver-cli-'));
+      secretsPath = join(dir, 'node-secrets');
+      writeFileSync(secretsPath, `# node secrets\n${OLD_LINE}\n`, { mode: 0o600 });
+      const configPath = writeConfig(
+        dir,
+        `sqlite:${join(dir, 'ts.db')}`,
+        `[tokens]\nsecrets_file = ${JSON.stringify(secretsPath)}\n`,
+      );
+      rotate = (...args) => runCli(['node', 'rotate-secret', ...args, '--config', configPath]);
+    });
+
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('replaces the secret of a node listed in the secrets file', async () => {
+      expect(await rotate(KNOWN)).to.deep.equal({
+        code: 0,
+        stdout: `rotated the secret of ${KNOWN} in ${secretsPath} (older secrets revoked)\n`,
+        stderr: '',
+      });
+      const lines = readFileSync(secretsPath, 'utf8').split('\n');
+      expect(lines[1])
+        .to.match(new RegExp(`^${KNOWN},\\d+:[0-9a-f]{64}$`))
+        .and.not.equal(OLD_LINE);
+    });
+
+    it('exits 2 for a URL that is not an http(s) URL', async () => {
+      const result = await rotate('not-a-url');
+      expect(result).to.include({ code: 2, stdout: '' });
+      expect(result.stderr).to.match(/^error: .*argument 'url'.*expected an http:\/\/ or https:\/\/ URL\n$/);
+      expect(readFileSync(secretsPath, 'utf8')).to.equal(`# node secrets\n${OLD_LINE}\n`);
+    });
+
+    it('refuses a node without a line in the secrets file, and revokes nothing', async () => {
+      expect(await rotate(`${KNOWN}/`)).to.deep.equal({
+        code: 1,
+        stdout: '',
+        stderr:
+          `tokenserver: node ${KNOWN}/ has no secret in ${secretsPath} (did you mean ${KNOWN}?); ` +
+          'check the URL, or give --add to add the node\n',
+      });
+      const unknown = await rotate('https://n9.example');
+      expect(unknown).to.include({ code: 1, stdout: '' });
+      expect(unknown.stderr).to.match(/^tokenserver: node https:\/\/n9\.example has no secret in .*--add[^\n]*\n$/);
+      expect(readFileSync(secretsPath, 'utf8')).to.equal(`# node secrets\n${OLD_LINE}\n`);
+    });
+
+    it('adds a new node with --add and says so', async () => {
+      expect(await rotate('https://n9.example', '--add')).to.deep.equal({
+        code: 0,
+        stdout: `added node https://n9.example to ${secretsPath} with a new secret\n`,
+        stderr: '',
+      });
+      const lines = readFileSync(secretsPath, 'utf8').split('\n');
+      expect(lines.slice(0, 2)).to.deep.equal(['# node secrets', OLD_LINE]);
+      expect(lines[2]).to.match(/^https:\/\/n9\.example,\d+:[0-9a-f]{64}$/);
+    });
+  });
+
   it('exits 1 with one line when the database cannot be reached', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tokenserver-cli-'));
     try {
@@ -210,12 +330,12 @@ describe('tokenserver ops commands', function () {
   });
 });
 
-function writeConfig(dir: string, databaseUrl: string): string {
+function writeConfig(dir: string, databaseUrl: string, extra = ''): string {
   const path = join(dir, 'tokenserver.toml');
   writeFileSync(
     path,
     `[broker]\ntransport = "ipc"\nrun_dir = ${JSON.stringify(join(dir, 'run'))}\n` +
-      `[database]\nurl = ${JSON.stringify(databaseUrl)}\nconnect_timeout_ms = 1000\n[log]\nlevel = "silent"\n`,
+      `[database]\nurl = ${JSON.stringify(databaseUrl)}\nconnect_timeout_ms = 1000\n[log]\nlevel = "silent"\n${extra}`,
   );
   return path;
 }

@@ -15,6 +15,7 @@ import {
   UserChangedError,
 } from '../../../web/src/db/store.js';
 import { purgeOldRecords } from '../../../web/src/purge.js';
+import type { RaceReport } from '../../support/allocate-worker.js';
 import {
   type BackendKind,
   createTestDatabase,
@@ -24,6 +25,7 @@ import {
   testAssignment,
 } from '../../support/databases.js';
 import { readInvariants } from '../../support/inspect-db.js';
+import { stealReleases } from '../../support/release-thief.js';
 
 // The Store contract, written once and run against every backend (see sqlite-store.test.ts, mysql-store.test.ts).
 // One database per backend; every test works in its own service so tests cannot see each other's nodes.
@@ -243,6 +245,34 @@ export function defineStoreConformance(kind: BackendKind, context: ConformanceCo
       expect(await context.store.getUser(context.service, 'a@x')).to.equal(undefined);
     });
 
+    it('releases capacity at most release_rounds times per allocation', async () => {
+      const rounds = 3;
+      const assignment = { ...testAssignment, release_rounds: rounds };
+      const store = openStore(databaseConfig(context.database.url), assignment, { now: context.clock.now });
+      const seed = { generation: 1, keysChangedAt: null, clientState: '' };
+      try {
+        await addNode('https://a', 100, { available: 0 });
+        const nodeId = (await node('https://a')).id;
+        // The slots of every allowed round vanish: one more round would find room, but none is allowed.
+        let stopStealing = await stealReleases(kind, context.database.url, nodeId, rounds);
+        try {
+          await expectRejection(store.allocateUser(context.service, 'a@x', seed), NoNodeError);
+        } finally {
+          await stopStealing();
+        }
+        expect(await node('https://a')).to.include({ currentLoad: 0, available: 0 });
+        // The last allowed round counts.
+        stopStealing = await stealReleases(kind, context.database.url, nodeId, rounds - 1);
+        try {
+          expect((await store.allocateUser(context.service, 'a@x', seed)).nodeUrl).to.equal('https://a');
+        } finally {
+          await stopStealing();
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
     it('fills a small node exactly to capacity, then fails with NoNodeError', async () => {
       await addNode('https://a', 3, { available: 1 });
       for (const email of ['1@x', '2@x', '3@x']) await resolve(email);
@@ -312,16 +342,18 @@ export function defineStoreConformance(kind: BackendKind, context: ConformanceCo
       expect(invariants.duplicateLiveUsers).to.equal(0);
     });
 
-    it('parallel first requests from several processes agree on one uid per user', async function () {
+    it('parallel first requests from several processes, released together, agree on one uid per user', async function () {
       this.timeout(60000);
       await addNode('https://a', 1000);
       await addNode('https://b', 1000);
-      const emails = Array.from({ length: 25 }, (_, i) => `p${i}@x`);
-      const outputs = await Promise.all(
-        [1, 2, 3, 4].map(() => runWorker(context.database.url, context.service, emails)),
-      );
+      const emails = Array.from({ length: 100 }, (_, i) => `p${i}@x`);
+      const reports = await raceProcesses(4, context.database.url, context.service, emails);
+      // The processes really ran at the same time: each one's requests started before any other's finished.
+      const lastStart = Math.max(...reports.map((report) => report.startedAt));
+      const firstFinish = Math.min(...reports.map((report) => report.finishedAt));
+      expect(lastStart, 'the processes overlap').to.be.below(firstFinish);
       for (const email of emails) {
-        expect(new Set(outputs.map((uids) => uids[email])).size, email).to.equal(1);
+        expect(new Set(reports.map((report) => report.uids[email])).size, email).to.equal(1);
       }
       const invariants = await readInvariants(context.database.url, context.service);
       expect(invariants.duplicateLiveUsers).to.equal(0);
@@ -598,23 +630,46 @@ export async function expectApiError(
   if (description !== undefined) expect(err.description).to.equal(description);
 }
 
-function runWorker(url: string, service: string, emails: string[]): Promise<Record<string, number>> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, service, emails.join(',')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
+/**
+ * Starts `count` allocate-worker processes, waits until every one has warmed up, then tells them all to go at
+ * once (their start-up takes far longer than their work, so without this barrier they would run one after
+ * another) and collects their reports.
+ */
+async function raceProcesses(count: number, url: string, service: string, emails: string[]): Promise<RaceReport[]> {
+  const racers = Array.from({ length: count }, () => startRacer(url, service, emails));
+  try {
+    await Promise.all(racers.map((racer) => racer.ready));
+    for (const racer of racers) racer.child.stdin.write('go\n');
+    return await Promise.all(racers.map((racer) => racer.report));
+  } finally {
+    for (const racer of racers) if (racer.child.exitCode === null) racer.child.kill();
+  }
+}
+
+function startRacer(url: string, service: string, emails: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, service, emails.join(',')], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolvePromise, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`allocate-worker exited ${code}: ${stderr}`));
-      else resolvePromise(JSON.parse(stdout) as Record<string, number>);
+      if (code === 0) resolvePromise();
+      else reject(new Error(`allocate-worker exited ${code}: ${stderr}`));
     });
   });
+  const ready = new Promise<void>((resolvePromise, reject) => {
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (stdout.startsWith('ready\n')) resolvePromise();
+    });
+    exited.then(() => reject(new Error('allocate-worker exited before it was ready')), reject);
+  });
+  const report = exited.then(() => JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as RaceReport);
+  report.catch(() => undefined); // awaited only once every racer is ready
+  return { child, ready, report };
 }

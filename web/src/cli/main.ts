@@ -10,9 +10,9 @@ import { registerServiceCommands } from './service.js';
 import { registerStartCommand } from './start.js';
 import { registerUserCommands } from './user.js';
 
+// Usage errors are one "error: …" line and exit 2 (no help dump after it: scripts and cron mails stay readable).
 const program = new Command('tokenserver')
   .description('Token Server: run the stack and operate it')
-  .showHelpAfterError()
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG));
 registerStartCommand(program);
 registerDevCommands(program);

@@ -1,16 +1,15 @@
 import { loadConfigOrExit, type TokensConfig } from '@tokenserver/shared';
 import type { Command } from 'commander';
 import type { NodeChanges, NodeRecord } from '../db/store.js';
-import { rotateNodeSecret } from '../rotate-node-secret.js';
+import { type RotationResult, rotateNodeSecret, UnknownSecretsNodeError } from '../rotate-node-secret.js';
+import { nodeCapacity, nodeCount, nodeUrl } from './arguments.js';
 import {
   CommandError,
   type ConfigOption,
-  isHttpUrl,
-  positiveNumber,
   print,
   reportFailure,
   runWithStore,
-  wholeNumber,
+  type StoreContext,
   withConfigOption,
 } from './store-command.js';
 
@@ -26,15 +25,22 @@ interface NodeFieldOptions extends ConfigOption {
 export function registerNodeCommands(program: Command): void {
   const node = program.command('node').description('storage nodes: capacity, state, assignment');
 
-  withConfigOption(node.command('add <service> <url>'))
+  withConfigOption(node.command('add'))
     .description('add a node; by default capacity × capacity_release_rate slots are released at once')
-    .requiredOption('--capacity <n>', 'most users the node takes', positiveNumber)
-    .option('--available <n>', 'slots released now', wholeNumber)
-    .option('--current-load <n>', 'users already on the node', wholeNumber)
+    .argument('<service>')
+    .argument('<url>', 'http:// or https:// URL of the node (at most 255 characters)', nodeUrl)
+    .requiredOption('--capacity <n>', 'most users the node takes', nodeCapacity)
+    .option('--available <n>', 'slots released now (at most the capacity)', nodeCount)
+    .option('--current-load <n>', 'users already on the node (at most the capacity)', nodeCount)
     .option('--downed', 'out of service')
     .option('--backoff', 'take no new users')
     .action((service: string, url: string, options: NodeFieldOptions & { capacity: number }, command: Command) => {
-      if (!isHttpUrl(url)) command.error(`error: node URL ${url} is not an http:// or https:// URL`);
+      const tooHigh = firstAbove(
+        options.capacity,
+        ['--available', options.available],
+        ['--current-load', options.currentLoad],
+      );
+      if (tooHigh) command.error(`error: ${tooHigh} is above --capacity ${options.capacity}`);
       return runWithStore(options, async ({ store }) => {
         const added = await store.addNode({ ...nodeChanges(options), service, url, capacity: options.capacity });
         print(`added node ${describeNode(added)}`);
@@ -43,9 +49,9 @@ export function registerNodeCommands(program: Command): void {
 
   withConfigOption(node.command('update <service> <url>'))
     .description('change only the given fields of a node')
-    .option('--capacity <n>', 'most users the node takes', positiveNumber)
-    .option('--available <n>', 'slots released now', wholeNumber)
-    .option('--current-load <n>', 'users on the node', wholeNumber)
+    .option('--capacity <n>', 'most users the node takes (below current_load drains the node)', nodeCapacity)
+    .option('--available <n>', 'slots released now (at most the capacity)', nodeCount)
+    .option('--current-load <n>', 'users on the node', nodeCount)
     .option('--downed', 'mark out of service')
     .option('--no-downed', 'mark in service')
     .option('--backoff', 'take no new users')
@@ -53,8 +59,10 @@ export function registerNodeCommands(program: Command): void {
     .action((service: string, url: string, options: NodeFieldOptions, command: Command) => {
       const changes = nodeChanges(options);
       if (Object.keys(changes).length === 0) command.error('error: nothing to update (give at least one field option)');
-      return runWithStore(options, async ({ store }) => {
-        print(`updated node ${describeNode(await store.updateNode(service, url, changes))}`);
+      const tooHigh = changes.capacity && firstAbove(changes.capacity, ['--available', changes.available]);
+      if (tooHigh) command.error(`error: ${tooHigh} is above --capacity ${changes.capacity}`);
+      return runWithStore(options, async (context) => {
+        print(`updated node ${describeNode(await updateNode(context, service, url, changes))}`);
       });
     });
 
@@ -76,23 +84,23 @@ export function registerNodeCommands(program: Command): void {
       }),
     );
 
-  withConfigOption(node.command('rotate-secret <url>'))
+  withConfigOption(node.command('rotate-secret'))
     .description(
       'give the node a new token secret in [tokens] secrets_file: tokens signed with the old ones stop working at once (workers and nodes re-read the file); with --keep-old they stay valid',
     )
+    .argument('<url>', 'the node, exactly as written in the secrets file', nodeUrl)
     .option('--keep-old', 'keep the current secrets valid (graceful rotation, not a compromise)')
-    .action((url: string, options: ConfigOption & { keepOld?: boolean }) => {
+    .option('--add', 'the node has no line in the secrets file yet: add it with a first secret')
+    .action((url: string, options: ConfigOption & { keepOld?: boolean; add?: boolean }) => {
       try {
         const { config } = loadConfigOrExit(options.config);
         const path = secretsFileOrExplain(config.tokens);
-        const result = rotateNodeSecret(path, url, { keepOld: options.keepOld === true });
-        const kept = result.validSecrets - 1;
-        print(
-          `${result.addedNode ? 'added' : 'rotated'} the secret of ${url} in ${path}` +
-            (kept > 0 ? ` (${kept} older secret(s) still valid)` : ' (older secrets revoked)'),
-        );
+        const result = rotateNodeSecret(path, url, { keepOld: options.keepOld === true, add: options.add === true });
+        print(describeRotation(url, path, result));
       } catch (err) {
-        reportFailure(err);
+        if (err instanceof UnknownSecretsNodeError) {
+          reportFailure(new CommandError(`${err.message}; check the URL, or give --add to add the node`));
+        } else reportFailure(err);
       }
     });
 
@@ -119,6 +127,35 @@ function secretsFileOrExplain(tokens: TokensConfig): string {
       'restarting the workers and the nodes, or move to [tokens] secrets_file (README, "Revoking a node\'s ' +
       'tokens") and run this command again.',
   );
+}
+
+/** "--option value" of the first given count above `capacity`. */
+function firstAbove(capacity: number, ...counts: Array<[string, number | undefined]>): string | undefined {
+  const above = counts.find(([, value]) => value !== undefined && value > capacity);
+  return above && `${above[0]} ${above[1]}`;
+}
+
+function describeRotation(url: string, path: string, result: RotationResult): string {
+  if (result.addedNode) return `added node ${url} to ${path} with a new secret`;
+  const kept = result.validSecrets - 1;
+  const older = kept > 0 ? `${kept} older secret(s) still valid` : 'older secrets revoked';
+  return `rotated the secret of ${url} in ${path} (${older})`;
+}
+
+/** --available is checked against the capacity the node will have; a lower capacity alone drains the node. */
+async function updateNode(
+  { store }: StoreContext,
+  service: string,
+  url: string,
+  changes: NodeChanges,
+): Promise<NodeRecord> {
+  if (changes.available !== undefined && changes.capacity === undefined) {
+    const current = await store.getNode(service, url);
+    if (current && changes.available > current.capacity) {
+      throw new CommandError(`--available ${changes.available} is above the capacity ${current.capacity} of ${url}`);
+    }
+  }
+  return store.updateNode(service, url, changes);
 }
 
 function nodeChanges(options: NodeFieldOptions): NodeChanges {

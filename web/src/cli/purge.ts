@@ -3,15 +3,8 @@ import type { Command } from 'commander';
 import type { PurgeCandidate } from '../db/store.js';
 import { nodeDataDeleter } from '../node-data.js';
 import { purgeOldRecords } from '../purge.js';
-import {
-  type ConfigOption,
-  EXIT_RUNTIME,
-  positiveNumber,
-  print,
-  runWithStore,
-  wholeNumber,
-  withConfigOption,
-} from './store-command.js';
+import { positiveNumber, wholeNumber } from './arguments.js';
+import { type ConfigOption, EXIT_RUNTIME, print, runWithStore, withConfigOption } from './store-command.js';
 
 interface PurgeCommandOptions extends ConfigOption {
   service?: string;

@@ -1,5 +1,5 @@
 import { loadConfigOrExit, SecretsError } from '@tokenserver/shared';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { openStore } from '../db/open-store.js';
 import { type Store, StoreError } from '../db/store.js';
 
@@ -59,28 +59,4 @@ function describeError(err: unknown): string {
 
 export function print(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-/** Commander argument parser for counts and sizes. */
-export function wholeNumber(value: string): number {
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new InvalidArgumentError('expected a whole number');
-  }
-  return Number(value);
-}
-
-export function positiveNumber(value: string): number {
-  const parsed = wholeNumber(value);
-  if (parsed === 0) throw new InvalidArgumentError('expected a number above 0');
-  return parsed;
-}
-
-/** Node URLs are stored exactly as given, so anything but an http(s) URL is refused up front. */
-export function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
 }

@@ -1,24 +1,20 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { applyAccountChange } from '../account-events.js';
 import { isRetired, MAX_GENERATION, type Store, type UserRecord } from '../db/store.js';
-import {
-  CommandError,
-  type ConfigOption,
-  positiveNumber,
-  print,
-  runWithStore,
-  wholeNumber,
-  withConfigOption,
-} from './store-command.js';
+import { positiveNumber, userEmail, wholeNumber } from './arguments.js';
+import { CommandError, type ConfigOption, print, runWithStore, withConfigOption } from './store-command.js';
 
 /** `tokenserver user allocate|retire|bump-generation|count`. */
 export function registerUserCommands(program: Command): void {
   const user = program.command('user').description('user assignments');
 
-  withConfigOption(user.command('allocate <service> <email> [node]'))
+  withConfigOption(user.command('allocate'))
     .description(
       'assign a user: a new user goes to NODE or the best node; an existing user moves to NODE (new uid), or stays',
     )
+    .argument('<service>')
+    .argument('<email>', 'the user, e.g. FXA_UID@api.accounts.firefox.com', userEmail)
+    .argument('[node]')
     .action((service: string, email: string, node: string | undefined, options: ConfigOption) =>
       runWithStore(options, async ({ store }) => {
         const allocated = await allocate(store, service, email, node);
@@ -26,8 +22,9 @@ export function registerUserCommands(program: Command): void {
       }),
     );
 
-  withConfigOption(user.command('retire <email>'))
+  withConfigOption(user.command('retire'))
     .description('the account was deleted: it can never get a token again (in every service); purge removes its data')
+    .argument('<email>', 'the user', userEmail)
     .action((email: string, options: ConfigOption) =>
       runWithStore(options, async ({ store }) => {
         const count = await applyAccountChange(store, email, { kind: 'retire' });
@@ -40,7 +37,7 @@ export function registerUserCommands(program: Command): void {
     .description(
       "the account's generation is now GENERATION (e.g. after a password change; FxA generations are ms timestamps): devices on an older one get 401 invalid-generation",
     )
-    .argument('<email>')
+    .argument('<email>', 'the user', userEmail)
     .argument('<generation>', 'the new generation', generationArgument)
     .action((email: string, generation: number, options: ConfigOption) =>
       runWithStore(options, async ({ store }) => {
