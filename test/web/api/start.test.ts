@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { HawkClient, type HawkTokenCredentials } from '@tokenserver/shared/hawk/client';
 import { expect } from 'chai';
 import { IdpServer } from '../../support/idp-server.js';
@@ -43,7 +43,8 @@ describe('tokenserver start', function () {
       ]),
     };
     const stack = new RunningProcess(process.execPath, [TOKENSERVER_CLI, 'start'], env);
-    await stack.waitForOutput(/Token server listening on/, 30_000);
+    // The JSON line, not the human one: pino may write it after the human line.
+    await stack.waitForOutput(/"msg":"stack ready"/, 30_000);
     const cleanup = async () => {
       await stack.stop('SIGKILL');
       await database.drop();
@@ -93,6 +94,39 @@ describe('tokenserver start', function () {
     }
   });
 
+  it('logs each child start with one role and one pid key', async () => {
+    const { stack, cleanup } = await startStack();
+    try {
+      const started = stack.stdout.split('\n').filter((line) => line.includes('"msg":"started"'));
+      expect(started).to.have.length(4);
+      for (const line of started) {
+        expect(line.match(/"role":/g), line).to.have.length(2);
+        expect(line.match(/"pid":/g), line).to.have.length(2);
+        const { role, pid, child } = JSON.parse(line) as { role: string; pid: number; child: { role: string } };
+        expect([role, pid]).to.deep.equal(['stack', stack.pid]);
+        expect(child.role).to.be.oneOf(['broker', 'workers', 'web', 'node']);
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('leaves no child or grandchild running when the start process is killed with SIGKILL', async () => {
+    const { stack, cleanup } = await startStack();
+    const family = descendantsOf(stack.pid);
+    try {
+      // broker, worker supervisor, 2 workers, web front, example node
+      expect(family).to.have.length(6);
+      await stack.stop('SIGKILL');
+      await eventually(() => family.every((pid) => !isRunning(pid)), 8000).catch(() => {
+        throw new Error(`still running: ${family.filter(isRunning).join(', ')}`);
+      });
+    } finally {
+      for (const pid of family.filter(isRunning)) process.kill(pid, 'SIGKILL');
+      await cleanup();
+    }
+  });
+
   it('reports a crashed child and stops the whole stack with a non-zero exit', async () => {
     const { stack, cleanup } = await startStack();
     try {
@@ -108,11 +142,35 @@ describe('tokenserver start', function () {
   });
 });
 
+/** Every process below `pid` in the process tree (Linux /proc). */
+function descendantsOf(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      parents.set(Number(entry), Number(statFields(readFileSync(`/proc/${entry}/stat`, 'utf8'))[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (let frontier = [pid]; frontier.length > 0; ) {
+    frontier = [...parents].filter(([, parent]) => frontier.includes(parent)).map(([child]) => child);
+    found.push(...frontier);
+  }
+  return found;
+}
+
+/** Alive and not a zombie waiting for whoever adopted it to reap it. */
 function isRunning(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[0] !== 'Z';
   } catch {
     return false;
   }
+}
+
+/** The fields of /proc/<pid>/stat after `pid (comm)`, whose comm may hold spaces and parentheses. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
