@@ -463,6 +463,12 @@ describe('token API end to end', function () {
       expect((await stack.get('/__version__')).body).to.have.keys('source', 'version', 'commit', 'build');
     });
 
+    it('answers headers past the server limit 431 with a JSON body and X-Timestamp', async () => {
+      const answer = await stack.get('/1.0/sync/1.5', { Authorization: `Bearer ${'a'.repeat(1024 * 1024)}` });
+      expectError(answer, 431, 'error', 'Request headers too large');
+      expectTimestamp(answer);
+    });
+
     it('sends X-Timestamp with the Prometheus metrics too', async () => {
       const answer = await stack.get('/metrics');
       expect(answer.status).to.equal(200);
