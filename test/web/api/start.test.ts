@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { HawkClient, type HawkTokenCredentials } from '@tokenserver/shared/hawk/client';
 import { expect } from 'chai';
 import { IdpServer } from '../../support/idp-server.js';
 import { JwksServer } from '../../support/oauth.js';
 import { freePort } from '../../support/powerhose.js';
-import { eventually, RunningProcess, runToExit } from '../../support/processes.js';
+import { descendantsOf, eventually, isRunning, RunningProcess, runToExit } from '../../support/processes.js';
 import { MASTER_SECRET, TestStack, TOKENSERVER_CLI } from '../../support/stack.js';
 
 // `tokenserver start` as a user runs it: one command, four child processes, a token at once, a Hawk-signed
@@ -141,36 +141,3 @@ describe('tokenserver start', function () {
     }
   });
 });
-
-/** Every process below `pid` in the process tree (Linux /proc). */
-function descendantsOf(pid: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      parents.set(Number(entry), Number(statFields(readFileSync(`/proc/${entry}/stat`, 'utf8'))[1]));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const found: number[] = [];
-  for (let frontier = [pid]; frontier.length > 0; ) {
-    frontier = [...parents].filter(([, parent]) => frontier.includes(parent)).map(([child]) => child);
-    found.push(...frontier);
-  }
-  return found;
-}
-
-/** Alive and not a zombie waiting for whoever adopted it to reap it. */
-function isRunning(pid: number): boolean {
-  try {
-    return statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** The fields of /proc/<pid>/stat after `pid (comm)`, whose comm may hold spaces and parentheses. */
-function statFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
