@@ -11,12 +11,14 @@ export class RunningProcess {
   stderr = '';
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
+  /** `input`, when given, is written to the process's stdin, which is then closed. */
+  constructor(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string) {
     this.child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (input !== undefined) this.child.stdin?.end(input);
     this.child.stdout?.on('data', (chunk: Buffer) => {
       this.stdout += chunk.toString();
     });
@@ -58,13 +60,14 @@ export class RunningProcess {
   }
 }
 
-/** Runs a command to completion. */
+/** Runs a command to completion, with `input` on its stdin when given. */
 export async function runToExit(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  input?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = new RunningProcess(command, args, env);
+  const proc = new RunningProcess(command, args, env, input);
   const { code } = await proc.exit;
   return { code, stdout: proc.stdout, stderr: proc.stderr };
 }

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { HawkClient, type HawkTokenCredentials } from '@tokenserver/shared/hawk/client';
 import { expect } from 'chai';
 import { IdpServer } from '../../support/idp-server.js';
@@ -72,7 +74,7 @@ describe('tokenserver start', function () {
         headers: { Authorization: `Bearer ${minted.stdout.trim()}`, 'X-KeyID': '1234-qqqqqqqqqqqqqqqqqqqqqg' },
       });
       expect(res.status, await res.clone().text()).to.equal(200);
-      const token = (await res.json()) as HawkTokenCredentials;
+      const token = (await res.json()) as HawkTokenCredentials & { api_endpoint: string };
       expect(token).to.include({ hashalg: 'sha256', duration: 3600 });
       const node = new HawkClient(token);
       const put = await node.request('PUT', 'storage/greeting', 'hello');
@@ -80,6 +82,27 @@ describe('tokenserver start', function () {
       const get = await node.request('GET', 'storage/greeting');
       expect(get.status).to.equal(200);
       expect(await get.text()).to.include('hello');
+
+      // The README walk-through's last step: the token answer in a file, or on stdin.
+      const tokenFile = join(mkdtempSync(join(tmpdir(), 'token-')), 'token.json');
+      writeFileSync(tokenFile, JSON.stringify(token));
+      const hawkCli = (args: string[], input?: string) =>
+        runToExit(process.execPath, [TOKENSERVER_CLI, 'hawk-request', ...args], {}, input);
+      const put2 = await hawkCli(['PUT', 'storage/walk', '--token', tokenFile, '--data', '"through"']);
+      expect(put2.code, put2.stderr).to.equal(0);
+      expect(JSON.parse(put2.stdout)).to.have.keys('modified');
+      const get2 = await hawkCli(['GET', 'storage/walk', '-i'], JSON.stringify(token));
+      expect(get2.code, get2.stderr).to.equal(0);
+      expect(get2.stdout).to.match(/^HTTP 200 OK\n/);
+      expect(get2.stdout).to.match(/\n\n"through"\n$/);
+      const other = await hawkCli(
+        ['GET', `${token.api_endpoint.replace(/\d+$/, '0')}/storage/walk`],
+        JSON.stringify(token),
+      );
+      expect(other.code).to.equal(1);
+      expect(other.stdout).to.include('ERR_HAWK_UID_MISMATCH');
+      expect(other.stderr).to.equal('tokenserver hawk-request: the node answered HTTP 401 Unauthorized\n');
+      rmSync(dirname(tokenFile), { recursive: true });
       const pids = childPids(stack);
       expect(pids).to.have.keys('broker', 'workers', 'web', 'node');
       const environ = readFileSync(`/proc/${pids.web}/environ`, 'utf8');
