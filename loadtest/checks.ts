@@ -64,7 +64,8 @@ function decodeTokenPayload(id: string): TokenPayload | string {
   return payload as TokenPayload;
 }
 
-function parseObject(text: string): Record<string, unknown> | undefined {
+/** The JSON object `text` holds, or undefined. */
+export function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
     return typeof value === 'object' && value !== null && !Array.isArray(value)

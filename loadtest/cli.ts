@@ -38,6 +38,7 @@ interface CliOptions {
   runDir?: string;
   audience?: string;
   timeout: number;
+  hawk: boolean;
   out?: string;
   html?: string;
   progress: boolean;
@@ -81,6 +82,11 @@ const program = new Command('loadtest')
   .option('--run-dir <dir>', 'where the load-test keys are (default: [broker] run_dir)')
   .option('--audience <origin>', 'BrowserID audience (default: the first of [browserid] audiences)')
   .option('--timeout <ms>', 'per-request timeout', whole, 10_000)
+  .option(
+    '--hawk',
+    'follow each token with a Hawk-signed GET {api_endpoint}/info/collections to its node, checked',
+    false,
+  )
   .option('--out <file>', 'JSON result (default: loadtest/results/<time>-<scenario>-<auth>.json)')
   .option('--html <file>', 'HTML report (default: next to the JSON result)')
   .option('--no-progress', 'no progress bar')
@@ -120,6 +126,7 @@ async function main(options: CliOptions): Promise<void> {
       oauthScope: config?.oauth.scope,
       tokenSecrets: config && tokenSecrets(config, runDir),
       timeoutMs: options.timeout,
+      hawk: options.hawk,
       progress: options.progress ? process.stderr : undefined,
       signal: abort.signal,
     });

@@ -1,5 +1,6 @@
 import type { SigningStats } from './credentials.js';
 import type { LatencySummary } from './histogram.js';
+import type { NodeCheckTotals } from './node-check.js';
 import type { Mix, RequestKind } from './scenarios.js';
 
 // The JSON result of one run: what `runLoad` returns, `--out` writes, the HTML report draws and `--compare` reads.
@@ -79,6 +80,8 @@ export interface LoadResult {
   errors: ProblemGroup[];
   /** How a 200's token was checked: with the token secrets, or only its structure. */
   tokenCheck: 'signature' | 'structure';
+  /** With `--hawk`: the Hawk-signed requests sent to nodes with the tokens received, and how many were accepted. */
+  hawk?: NodeCheckTotals;
   generator: SigningStats & {
     /** The load generator's CPU over the run, in % of one core. */
     cpuPercent: number;

@@ -2,6 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadOrCreateLoadtestKey, type NodeSecrets } from '@tokenserver/shared';
 import { answerChecker } from './checks.js';
 import { type AuthScheme, BrowserIdSigner, CredentialPool, type CredentialSigner, OAuthSigner } from './credentials.js';
+import { HawkNodeCheck } from './node-check.js';
 import { ProgressReporter } from './progress.js';
 import { type Answer, RunRecorder } from './recorder.js';
 import { type LoadResult, RESULT_FORMAT } from './result.js';
@@ -49,6 +50,8 @@ export interface LoadOptions {
   oauthScope?: string;
   /** The server's token secrets: a 200's token is then checked as a service node would. */
   tokenSecrets?: NodeSecrets;
+  /** Follow each good token with a Hawk-signed GET {api_endpoint}/info/collections to its node, checked too. */
+  hawk?: boolean;
   /** Per-request timeout, default 10 s. */
   timeoutMs?: number;
   /** New-user credentials signed before the run (default: an estimate of the run's needs, at most 10,000). */
@@ -99,6 +102,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const pool = new CredentialPool(signerFor(options), newUserId);
   const http = new HttpTarget(target, connections);
   const startedAt = new Date();
+  let nodeCheck: HawkNodeCheck | undefined;
   try {
     const wanted = mix.existing > 0 ? (options.users ?? 1000) : 0;
     const uids = Array.from({ length: wanted }, (_, i) => existingUserId(seed, i));
@@ -114,6 +118,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
     const scenario = new Scenario(mix, pool, warmUp.ready, seed);
     const { check, tokenCheck } = answerChecker(options.tokenSecrets);
+    nodeCheck = options.hawk ? new HawkNodeCheck(connections, timeoutMs) : undefined;
     const recorder = new RunRecorder();
     let newUsers = 0;
 
@@ -138,18 +143,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           if (planned.kind === 'new') newUsers++;
           return { path, headers: planned.headers, context: planned };
         },
-        done: (planned, outcome, latencyMs, atMs) => {
+        done: async (planned, outcome, latencyMs, atMs) => {
+          let problem = 'error' in outcome ? undefined : check(planned.expect, outcome.status, outcome.body);
+          if (nodeCheck && problem === undefined && 'status' in outcome && outcome.status === 200) {
+            problem = await nodeCheck.check(outcome.body);
+          }
           const answer: Answer =
             'error' in outcome
               ? { kind: planned.kind, error: outcome.error, latencyMs, atMs }
-              : {
-                  kind: planned.kind,
-                  status: outcome.status,
-                  body: outcome.body,
-                  problem: check(planned.expect, outcome.status, outcome.body),
-                  latencyMs,
-                  atMs,
-                };
+              : { kind: planned.kind, status: outcome.status, body: outcome.body, problem, latencyMs, atMs };
           recorder.record(answer);
           if (options.onAnswer) {
             const answeredAt = performance.now();
@@ -229,6 +231,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       unexpected: recorder.unexpectedAnswers(),
       errors: [...warmUp.errorGroups, ...recorder.connectionErrors()],
       tokenCheck,
+      ...(nodeCheck ? { hawk: nodeCheck.totals } : {}),
       generator: {
         ...pool.stats,
         cpuPercent: Math.round(cpuPercent * 10) / 10,
@@ -239,6 +242,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     };
   } finally {
     http.close();
+    nodeCheck?.close();
   }
 }
 

@@ -21,7 +21,8 @@ export interface LoadShape {
 export interface Dispatch<T> {
   /** The next request to send: its path and headers, plus whatever `done` needs to judge the answer. */
   next(): { path: string; headers: Readonly<Record<string, string>>; context: T };
-  done(context: T, outcome: HttpOutcome, latencyMs: number, atMs: number): void;
+  /** A returned promise holds the connection's loop until it settles (e.g. a follow-up request). */
+  done(context: T, outcome: HttpOutcome, latencyMs: number, atMs: number): void | Promise<void>;
 }
 
 export class HttpTarget {
@@ -99,7 +100,7 @@ export function drive<T>(target: HttpTarget, shape: LoadShape, dispatch: Dispatc
       const { path, headers, context } = dispatch.next();
       const outcome = await target.send(path, headers, shape.timeoutMs);
       const end = performance.now();
-      dispatch.done(context, outcome, end - sentAt, end - startedAt);
+      await dispatch.done(context, outcome, end - sentAt, end - startedAt);
     }
   };
   const finished = Promise.all(Array.from({ length: shape.connections }, loop)).then(() => undefined);

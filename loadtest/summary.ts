@@ -50,6 +50,11 @@ export function formatSummary(result: LoadResult): string {
     `generator: ${formatNumber(generator.cpuPercent, 0)}% of a core, event-loop delay p99 ${formatNumber(generator.eventLoopDelayP99Ms, 1)} ms, ` +
       `${generator.presigned} credentials pre-signed, ${generator.signedDuringRun} signed during the run; tokens checked by ${result.tokenCheck}`,
   );
+  if (result.hawk) {
+    lines.push(
+      `hawk: ${formatNumber(result.hawk.requests)} signed GETs to nodes, ${formatNumber(result.hawk.accepted)} accepted`,
+    );
+  }
   for (const group of [...result.unexpected, ...result.errors].slice(0, 20)) {
     lines.push(
       `  ! ${group.kind}: ${group.problem} × ${group.count}${group.sample ? `  ${group.sample.slice(0, 120)}` : ''}`,

@@ -182,6 +182,7 @@ export const ExampleNodeSection = z
     url: httpUrl.optional(),
     timestamp_skew_s: positiveInt.default(60),
     max_body_bytes: positiveInt.default(2 * 1024 * 1024),
+    nonce_cache_size: positiveInt.default(100_000),
   })
   .strict();
 

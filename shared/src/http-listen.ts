@@ -1,5 +1,6 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 export interface HttpListening {
   /** `http://host:port` (IPv6 hosts in brackets). */
@@ -32,4 +33,30 @@ export async function listenHttp(server: Server, port: number, host: string): Pr
         server.closeIdleConnections();
       }),
   };
+}
+
+/** An answer written straight to a socket, outside any request handler. */
+export interface RawHttpAnswer {
+  httpStatus: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Requests Node cannot parse (bad syntax, headers past `maxHeaderSize`) get `answerFor(err.code)` — a JSON body,
+ * the server's own headers — instead of Node's bare 400/431, and never a bare reset.
+ */
+export function answerClientErrors(server: Server, answerFor: (code: string | undefined) => RawHttpAnswer): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === 0) {
+      socket.destroy();
+      return;
+    }
+    const { httpStatus, headers, body } = answerFor(err.code);
+    const allHeaders = { ...headers, 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' };
+    const head = Object.entries(allHeaders)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('');
+    socket.end(`HTTP/1.1 ${httpStatus} ${STATUS_CODES[httpStatus] ?? ''}\r\n${head}\r\n${body}`);
+  });
 }

@@ -146,6 +146,17 @@ describe('hawk: hawkAuth on a service node', () => {
     expect(tsm).to.equal(expected);
   });
 
+  it('refuses a validly signed ts that is not a whole number of seconds, which no skew window would catch', async () => {
+    const issued = token();
+    const now = Math.floor(Date.now() / 1000);
+    for (const ts of ['abc', `0x${now.toString(16)}`, `${now}.5`]) {
+      // The client helper takes a number; a hostile client signs whatever string it likes.
+      const signed = hawkRequest(issued, 'GET', 'echo', undefined, { ts: ts as unknown as number });
+      expect(signed.headers.Authorization).to.include(`ts="${ts}"`);
+      expect(rejectedCode(await answer(await send(signed))), ts).to.equal('ERR_HAWK_MALFORMED');
+    }
+  });
+
   it('HawkClient resyncs its clock from a genuine stale-timestamp answer and retries once', async () => {
     serverOffsetMs = 10 * 60_000;
     const client = new HawkClient(token());

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 // A loopback BrowserID IdP: serves /<domain>/.well-known/browserid for any number of domains
 // (map each with `issuer_urls`), and can go down, be slow, answer junk, or delegate.
 
-export type IdpMode = 'up' | 'down' | 'junk' | 'error' | 'not-found' | 'redirect';
+export type IdpMode = 'up' | 'down' | 'junk' | 'no-key' | 'error' | 'not-found' | 'redirect';
 
 export class IdpServer {
   mode: IdpMode = 'up';
@@ -68,6 +68,7 @@ export class IdpServer {
       if (this.mode === 'error') return void res.writeHead(500).end('oops');
       if (this.mode === 'redirect') return void res.writeHead(302, { location: 'https://example.com/' }).end();
       if (this.mode === 'junk') return void res.writeHead(200, { 'content-type': 'application/json' }).end('<html>');
+      if (this.mode === 'no-key') return void res.writeHead(200).end('{"public-key":{"algorithm":"RS","n":"x"}}');
       const document = this.documents.get(domain);
       if (!match || document === undefined || this.mode === 'not-found') return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document));

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -10,12 +11,14 @@ export class RunningProcess {
   stderr = '';
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
+  /** `input`, when given, is written to the process's stdin, which is then closed. */
+  constructor(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string) {
     this.child = spawn(command, args, {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (input !== undefined) this.child.stdin?.end(input);
     this.child.stdout?.on('data', (chunk: Buffer) => {
       this.stdout += chunk.toString();
     });
@@ -57,13 +60,14 @@ export class RunningProcess {
   }
 }
 
-/** Runs a command to completion. */
+/** Runs a command to completion, with `input` on its stdin when given. */
 export async function runToExit(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  input?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = new RunningProcess(command, args, env);
+  const proc = new RunningProcess(command, args, env, input);
   const { code } = await proc.exit;
   return { code, stdout: proc.stdout, stderr: proc.stderr };
 }
@@ -84,4 +88,37 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await sleep(25);
   }
+}
+
+/** Every process below `pid` in the process tree (Linux /proc). */
+export function descendantsOf(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      parents.set(Number(entry), Number(statFields(readFileSync(`/proc/${entry}/stat`, 'utf8'))[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found: number[] = [];
+  for (let frontier = [pid]; frontier.length > 0; ) {
+    frontier = [...parents].filter(([, parent]) => frontier.includes(parent)).map(([child]) => child);
+    found.push(...frontier);
+  }
+  return found;
+}
+
+/** Alive and not a zombie waiting for whoever adopted it to reap it. */
+export function isRunning(pid: number): boolean {
+  try {
+    return statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The fields of /proc/<pid>/stat after `pid (comm)`, whose comm may hold spaces and parentheses. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }

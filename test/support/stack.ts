@@ -26,6 +26,7 @@ export const IDP_DOMAINS = [
   'down.test',
   'slow.test',
   'junk.test',
+  'no-key.test',
   'error.test',
   ...['rs64', 'rs128', 'rs256', 'ds128', 'ds256'].map((alg) => `${alg}.test`),
 ];

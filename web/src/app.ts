@@ -7,7 +7,7 @@ import type { Store } from './db/store.js';
 import { discoveryDocument } from './discovery.js';
 import { withFastTokenPath } from './fast-token-path.js';
 import { addHealthRoutes, type VersionDocument } from './health-routes.js';
-import { sendError, sendJson } from './responses.js';
+import { sendError, sendJson, unixSeconds } from './responses.js';
 import { ServiceCatalogue } from './service-catalogue.js';
 import { type JobClient, TokenJobs } from './token-jobs-client.js';
 import { answerInternalError, type TokenHandler, tokenRoute } from './token-route.js';
@@ -91,7 +91,13 @@ export function createWebFront(deps: AppDeps): WebFront {
     app.get(METRICS_PATH, async (_req: Request, res: Response, next: NextFunction) => {
       try {
         const { contentType, body } = await renderMetrics(metrics);
-        res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) }).end(body);
+        res
+          .writeHead(200, {
+            'Content-Type': contentType,
+            'Content-Length': Buffer.byteLength(body),
+            'X-Timestamp': unixSeconds(),
+          })
+          .end(body);
       } catch (err) {
         next(err);
       }

@@ -1,8 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Config } from '@tokenserver/shared';
-import { listenHttp } from '@tokenserver/shared/http-listen';
-import { apiErrors, type TokenServerError } from './api-errors.js';
+import { answerClientErrors, listenHttp, type RawHttpAnswer } from '@tokenserver/shared/http-listen';
+import { apiErrors } from './api-errors.js';
 import { unixSeconds } from './responses.js';
 
 // The HTTP server around the app, with limits: headers must fit a largest credential plus ordinary headers,
@@ -50,25 +49,16 @@ export async function listen(
     },
     app,
   );
-  server.on('clientError', answerClientError);
+  answerClientErrors(server, clientErrorAnswer);
   return { server, ...(await listenHttp(server, port, host)) };
 }
 
-/** Requests Node cannot parse still get a JSON error body (and X-Timestamp), never a bare reset. */
-function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === 0) {
-    socket.destroy();
-    return;
-  }
-  const error = clientErrorAnswer(err.code);
-  const body = JSON.stringify(error.toBody());
-  socket.end(
-    `HTTP/1.1 ${error.httpStatus} ${error.httpStatus === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `X-Timestamp: ${unixSeconds()}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
-
-function clientErrorAnswer(code: string | undefined): TokenServerError {
-  return code === 'HPE_HEADER_OVERFLOW' ? apiErrors.headersTooLarge() : apiErrors.badRequest();
+/** Requests Node cannot parse still get a JSON error body and X-Timestamp. */
+function clientErrorAnswer(code: string | undefined): RawHttpAnswer {
+  const error = code === 'HPE_HEADER_OVERFLOW' ? apiErrors.headersTooLarge() : apiErrors.badRequest();
+  return {
+    httpStatus: error.httpStatus,
+    headers: { 'Content-Type': 'application/json', 'X-Timestamp': unixSeconds() },
+    body: JSON.stringify(error.toBody()),
+  };
 }

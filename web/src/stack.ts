@@ -1,17 +1,20 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Config, Logger } from '@tokenserver/shared';
 import type { WebListeningMessage } from './web-main.js';
 
 // `tokenserver start`: the broker, the worker supervisor, the web front and (unless disabled) the example
 // storage node as child processes sharing one config.
-// A child that exits on its own takes the stack down (non-zero exit); SIGTERM/SIGINT stop every child cleanly.
+// A child that exits on its own takes the stack down (non-zero exit); SIGTERM/SIGINT stop every child cleanly;
+// a child whose stack process died (SIGKILL, crash) stops by itself (exit-with-parent.ts).
 
 const script = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 export const BROKER_SCRIPT = script('../../broker/dist/cli.js');
 export const WORKER_SCRIPT = script('../../worker/dist/cli.js');
 export const WEB_SCRIPT = script('./web-main.js');
 export const EXAMPLE_NODE_SCRIPT = script('./example-node/main.js');
+/** Makes a child stop when this process goes away, however it goes. */
+const EXIT_WITH_PARENT = pathToFileURL(script('./exit-with-parent.js')).href;
 
 export type StackRole = 'broker' | 'workers' | 'web' | 'node';
 
@@ -78,9 +81,14 @@ export class Stack {
 
   private spawn(role: StackRole, path: string, env: NodeJS.ProcessEnv): ChildProcess {
     const args = this.options.configPath === undefined ? [] : ['--config', this.options.configPath];
-    const child = fork(path, args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path, args, {
+      env,
+      execArgv: [...process.execArgv, '--import', EXIT_WITH_PARENT],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.children.set(role, child);
-    this.options.log.info({ role, pid: child.pid }, 'started');
+    // `child`: the logger's own role and pid name this process.
+    this.options.log.info({ child: { role, pid: child.pid } }, 'started');
     child.once('exit', (code, signal) => {
       if (this.stopping) return;
       this.stopping = true;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The web front alone (the Procfile's `web:` line; `tokenserver start` runs it next to the broker and workers).
 import { fileURLToPath } from 'node:url';
-import { brokerEndpoints, type Config, createLogger, loadConfigOrExit, loadtestWarning } from '@tokenserver/shared';
+import { brokerEndpoints, createLogger, loadConfigOrExit, loadtestWarning } from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { curveClientOptions } from '@tokenserver/shared/curve';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
@@ -12,6 +12,7 @@ import { readVersionDocument } from './health-routes.js';
 import { observeRequests } from './observability/request-observer.js';
 import { WebMetrics } from './observability/web-metrics.js';
 import { httpLimits, listen } from './server.js';
+import { withoutTokenSecrets } from './web-config.js';
 
 /** Message sent to a parent process (`tokenserver start`) once the server listens. */
 export interface WebListeningMessage {
@@ -77,12 +78,6 @@ async function runWeb(configPath?: string): Promise<void> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-}
-
-/** The web front never signs: whatever the config file says, token secrets are dropped from its memory. */
-function withoutTokenSecrets(config: Config): Config {
-  const { master_secret: _master, metrics_secret: _metrics, secrets_file: _file, ...tokens } = config.tokens;
-  return { ...config, tokens: tokens as Config['tokens'] };
 }
 
 await program.parseAsync();

@@ -2,7 +2,8 @@ import { CodedError } from '../errors.js';
 import type { TokenError } from '../tokenlib.js';
 
 // Why a service node refused a Hawk request. Each has a stable `code`; every one of them is
-// answered 401 with `WWW-Authenticate: Hawk …`, except an oversized body (413).
+// answered 401 with `WWW-Authenticate: Hawk …`, except an oversized body (413) and oversized
+// headers (431, still with the challenge).
 
 export class HawkAuthError extends CodedError {
   readonly code: string = 'ERR_HAWK';
@@ -76,4 +77,10 @@ export class UidMismatchError extends HawkAuthError {
 export class PayloadTooLargeError extends HawkAuthError {
   override readonly code = 'ERR_HAWK_PAYLOAD_TOO_LARGE';
   override readonly httpStatus = 413;
+}
+
+/** The request headers (an Authorization header, say) exceed the server's limit: Node refuses to parse them. */
+export class HeadersTooLargeError extends HawkAuthError {
+  override readonly code = 'ERR_HAWK_HEADERS_TOO_LARGE';
+  override readonly httpStatus = 431;
 }

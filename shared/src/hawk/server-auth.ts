@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { type HawkArtifacts, type HawkCredentials, crypto as hawkCrypto, server as hawkServer } from '@hapi/hawk';
+import type { RawHttpAnswer } from '../http-listen.js';
 import { type NodeSecrets, UnknownNodeError } from '../node-secrets.js';
 import { TokenError, type TokenPayload, type VerifiedToken, verifyToken } from '../tokenlib.js';
 import {
@@ -65,6 +66,8 @@ export interface HawkAuthOptions {
   skewS?: number;
   /** Replay protection; default: a NonceCache covering the skew window. */
   nonceCache?: NonceStore;
+  /** Most nonces the default NonceCache keeps (its default: 100 000); size it above peak requests/s × 2 × skewS. */
+  nonceCacheSize?: number;
   /** Route parameter holding the uid that the token must carry (default "uid"); false to skip. */
   uidParam?: string | false;
   /** Largest body read to check a payload hash (default 2 MiB); larger ones get 413. */
@@ -86,7 +89,13 @@ interface NodeCredentials extends HawkCredentials {
 export function hawkAuth(options: HawkAuthOptions): HawkMiddleware {
   const skewS = options.skewS ?? DEFAULT_SKEW_S;
   const now = options.now ?? Date.now;
-  const nonces = options.nonceCache ?? new NonceCache({ ttlMs: 2 * skewS * 1000 + 1000, now });
+  const nonces =
+    options.nonceCache ??
+    new NonceCache({
+      ttlMs: 2 * skewS * 1000 + 1000,
+      now,
+      ...(options.nonceCacheSize !== undefined ? { maxEntries: options.nonceCacheSize } : {}),
+    });
   const uidParam = options.uidParam ?? 'uid';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (options.secrets.get(options.node).length === 0) {
@@ -131,6 +140,9 @@ export function hawkAuth(options: HawkAuthOptions): HawkMiddleware {
       .catch((err: unknown) => {
         throw translateHawkError(err, offsetMs);
       });
+    // hawk compares `ts * 1000` with the clock: a NaN (ts="abc") is never stale, and its request could be
+    // replayed once the nonce cache forgets it.
+    if (!/^\d+$/.test(String(artifacts.ts))) throw new MalformedHawkHeaderError('Invalid timestamp');
     const { payload } = credentials.verified;
     if (uidParam !== false) {
       const pathUid = req.params?.[uidParam];
@@ -232,8 +244,8 @@ export interface HawkFailureBody {
   errors: Array<{ location: 'header' | 'body'; name: string; description: string }>;
 }
 
-function sendFailure(res: HawkResponse, failure: HawkAuthError, nowMs: number): void {
-  if (res.headersSent) return;
+/** The status, headers and JSON body a service node answers a refused request with. */
+export function hawkFailureAnswer(failure: HawkAuthError, nowMs: number): RawHttpAnswer {
   const tooLarge = failure instanceof PayloadTooLargeError;
   const body: HawkFailureBody = {
     status: tooLarge ? 'payload-too-large' : 'invalid-credentials',
@@ -242,13 +254,25 @@ function sendFailure(res: HawkResponse, failure: HawkAuthError, nowMs: number): 
       { location: tooLarge ? 'body' : 'header', name: tooLarge ? '' : 'authorization', description: failure.message },
     ],
   };
-  res.statusCode = failure.httpStatus;
-  if (!tooLarge) res.setHeader('WWW-Authenticate', failure.challenge);
-  // Sync clients compute their clock skew from this header on a 401.
-  res.setHeader('X-Weave-Timestamp', (nowMs / 1000).toFixed(2));
-  res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(JSON.stringify(body));
+  return {
+    httpStatus: failure.httpStatus,
+    headers: {
+      ...(tooLarge ? {} : { 'WWW-Authenticate': failure.challenge }),
+      // Sync clients compute their clock skew from this header on a 401.
+      'X-Weave-Timestamp': (nowMs / 1000).toFixed(2),
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+    },
+    body: JSON.stringify(body),
+  };
+}
+
+function sendFailure(res: HawkResponse, failure: HawkAuthError, nowMs: number): void {
+  if (res.headersSent) return;
+  const answer = hawkFailureAnswer(failure, nowMs);
+  res.statusCode = answer.httpStatus;
+  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+  res.end(answer.body);
 }
 
 /** `req.auth` of a request that went through hawkAuth; throws if it did not. */

@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { HawkClient, type HawkTokenCredentials } from '@tokenserver/shared/hawk/client';
 import { expect } from 'chai';
 import { IdpServer } from '../../support/idp-server.js';
 import { JwksServer } from '../../support/oauth.js';
 import { freePort } from '../../support/powerhose.js';
-import { eventually, RunningProcess, runToExit } from '../../support/processes.js';
+import { descendantsOf, eventually, isRunning, RunningProcess, runToExit } from '../../support/processes.js';
 import { MASTER_SECRET, TestStack, TOKENSERVER_CLI } from '../../support/stack.js';
 
 // `tokenserver start` as a user runs it: one command, four child processes, a token at once, a Hawk-signed
@@ -43,7 +45,8 @@ describe('tokenserver start', function () {
       ]),
     };
     const stack = new RunningProcess(process.execPath, [TOKENSERVER_CLI, 'start'], env);
-    await stack.waitForOutput(/Token server listening on/, 30_000);
+    // The JSON line, not the human one: pino may write it after the human line.
+    await stack.waitForOutput(/"msg":"stack ready"/, 30_000);
     const cleanup = async () => {
       await stack.stop('SIGKILL');
       await database.drop();
@@ -71,7 +74,7 @@ describe('tokenserver start', function () {
         headers: { Authorization: `Bearer ${minted.stdout.trim()}`, 'X-KeyID': '1234-qqqqqqqqqqqqqqqqqqqqqg' },
       });
       expect(res.status, await res.clone().text()).to.equal(200);
-      const token = (await res.json()) as HawkTokenCredentials;
+      const token = (await res.json()) as HawkTokenCredentials & { api_endpoint: string };
       expect(token).to.include({ hashalg: 'sha256', duration: 3600 });
       const node = new HawkClient(token);
       const put = await node.request('PUT', 'storage/greeting', 'hello');
@@ -79,6 +82,27 @@ describe('tokenserver start', function () {
       const get = await node.request('GET', 'storage/greeting');
       expect(get.status).to.equal(200);
       expect(await get.text()).to.include('hello');
+
+      // The README walk-through's last step: the token answer in a file, or on stdin.
+      const tokenFile = join(mkdtempSync(join(tmpdir(), 'token-')), 'token.json');
+      writeFileSync(tokenFile, JSON.stringify(token));
+      const hawkCli = (args: string[], input?: string) =>
+        runToExit(process.execPath, [TOKENSERVER_CLI, 'hawk-request', ...args], {}, input);
+      const put2 = await hawkCli(['PUT', 'storage/walk', '--token', tokenFile, '--data', '"through"']);
+      expect(put2.code, put2.stderr).to.equal(0);
+      expect(JSON.parse(put2.stdout)).to.have.keys('modified');
+      const get2 = await hawkCli(['GET', 'storage/walk', '-i'], JSON.stringify(token));
+      expect(get2.code, get2.stderr).to.equal(0);
+      expect(get2.stdout).to.match(/^HTTP 200 OK\n/);
+      expect(get2.stdout).to.match(/\n\n"through"\n$/);
+      const other = await hawkCli(
+        ['GET', `${token.api_endpoint.replace(/\d+$/, '0')}/storage/walk`],
+        JSON.stringify(token),
+      );
+      expect(other.code).to.equal(1);
+      expect(other.stdout).to.include('ERR_HAWK_UID_MISMATCH');
+      expect(other.stderr).to.equal('tokenserver hawk-request: the node answered HTTP 401 Unauthorized\n');
+      rmSync(dirname(tokenFile), { recursive: true });
       const pids = childPids(stack);
       expect(pids).to.have.keys('broker', 'workers', 'web', 'node');
       const environ = readFileSync(`/proc/${pids.web}/environ`, 'utf8');
@@ -89,6 +113,39 @@ describe('tokenserver start', function () {
       expect((await stack.stop('SIGTERM')).code).to.equal(0);
       for (const pid of Object.values(pids)) expect(isRunning(pid), `pid ${pid}`).to.equal(false);
     } finally {
+      await cleanup();
+    }
+  });
+
+  it('logs each child start with one role and one pid key', async () => {
+    const { stack, cleanup } = await startStack();
+    try {
+      const started = stack.stdout.split('\n').filter((line) => line.includes('"msg":"started"'));
+      expect(started).to.have.length(4);
+      for (const line of started) {
+        expect(line.match(/"role":/g), line).to.have.length(2);
+        expect(line.match(/"pid":/g), line).to.have.length(2);
+        const { role, pid, child } = JSON.parse(line) as { role: string; pid: number; child: { role: string } };
+        expect([role, pid]).to.deep.equal(['stack', stack.pid]);
+        expect(child.role).to.be.oneOf(['broker', 'workers', 'web', 'node']);
+      }
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('leaves no child or grandchild running when the start process is killed with SIGKILL', async () => {
+    const { stack, cleanup } = await startStack();
+    const family = descendantsOf(stack.pid);
+    try {
+      // broker, worker supervisor, 2 workers, web front, example node
+      expect(family).to.have.length(6);
+      await stack.stop('SIGKILL');
+      await eventually(() => family.every((pid) => !isRunning(pid)), 8000).catch(() => {
+        throw new Error(`still running: ${family.filter(isRunning).join(', ')}`);
+      });
+    } finally {
+      for (const pid of family.filter(isRunning)) process.kill(pid, 'SIGKILL');
       await cleanup();
     }
   });
@@ -107,12 +164,3 @@ describe('tokenserver start', function () {
     }
   });
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -407,24 +407,21 @@ describe('token API end to end', function () {
           stack.idp.delayMs = 2500;
         },
       ],
-      [
-        'junk.test',
-        () => {
-          stack.idp.mode = 'junk';
-        },
-      ],
-      [
-        'error.test',
-        () => {
-          stack.idp.mode = 'error';
-        },
-      ],
     ] as const) {
       it(`answers 503 with Retry-After when the IdP is ${domain.split('.')[0]}`, async () => {
         setup();
         const answer = await stack.token(browserId({ email: `${newUid()}@${domain}`, issuer: domain }));
         expectError(answer, 503, 'error', 'Resource is not available');
         expect(answer.headers.get('retry-after')).to.equal('7');
+      });
+    }
+
+    for (const mode of ['junk', 'no-key', 'error'] as const) {
+      it(`answers 401 invalid-credentials when the IdP answers ${mode}`, async () => {
+        stack.idp.mode = mode;
+        const domain = `${mode}.test`;
+        const answer = await stack.token(browserId({ email: `${newUid()}@${domain}`, issuer: domain }));
+        expectError(answer, 401, 'invalid-credentials');
       });
     }
 
@@ -465,6 +462,19 @@ describe('token API end to end', function () {
       const heartbeat = await stack.get('/__heartbeat__');
       expect(heartbeat.body).to.include({ status: 'Ok', database: 'Ok', broker: 'Ok' });
       expect((await stack.get('/__version__')).body).to.have.keys('source', 'version', 'commit', 'build');
+    });
+
+    it('answers headers past the server limit 431 with a JSON body and X-Timestamp', async () => {
+      const answer = await stack.get('/1.0/sync/1.5', { Authorization: `Bearer ${'a'.repeat(1024 * 1024)}` });
+      expectError(answer, 431, 'error', 'Request headers too large');
+      expectTimestamp(answer);
+    });
+
+    it('sends X-Timestamp with the Prometheus metrics too', async () => {
+      const answer = await stack.get('/metrics');
+      expect(answer.status).to.equal(200);
+      expect(answer.text).to.match(/^# HELP /m);
+      expectTimestamp(answer);
     });
 
     it('accepts assertions for the configured audience only', async () => {

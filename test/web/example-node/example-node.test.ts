@@ -76,11 +76,19 @@ describe('example node', () => {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    it('accepts tokens signed with the secret generated into the run dir, and stops on SIGTERM', async () => {
+    afterEach(async () => {
+      await proc?.stop('SIGKILL');
+    });
+
+    /** Runs the node on a free port with these [example_node] settings; resolves with its URL. */
+    async function startNode(settings: Record<string, number>): Promise<string> {
       const configPath = join(dir, 'config.toml');
+      const extra = Object.entries(settings)
+        .map(([name, value]) => `${name} = ${value}\n`)
+        .join('');
       writeFileSync(
         configPath,
-        `[broker]\ntransport = "ipc"\nrun_dir = "${join(dir, 'run')}"\n\n[example_node]\nport = 0\n`,
+        `[broker]\ntransport = "ipc"\nrun_dir = "${join(dir, 'run')}"\n\n[example_node]\nport = 0\n${extra}`,
       );
       proc = new RunningProcess(
         process.execPath,
@@ -88,7 +96,11 @@ describe('example node', () => {
         {},
       );
       await proc.waitForOutput(/example node listening/);
-      const url = proc.logLines().find((line) => line.msg === 'example node listening')?.url as string;
+      return proc.logLines().find((line) => line.msg === 'example node listening')?.url as string;
+    }
+
+    it('accepts tokens signed with the secret generated into the run dir, and stops on SIGTERM', async () => {
+      const url = await startNode({});
       expect(url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
 
       // What a worker signing tokens would load from the same config.
@@ -102,8 +114,36 @@ describe('example node', () => {
       expect((await client.request('PUT', 'storage/x', '"y"')).status).to.equal(200);
       expect(await (await client.request('GET', 'storage/x')).text()).to.equal('"y"');
 
-      const { code } = await proc.stop('SIGTERM');
-      expect(code).to.equal(0);
+      expect((await proc?.stop('SIGTERM'))?.code).to.equal(0);
+    });
+
+    it('answers an oversized Authorization header 431 with the Hawk challenge and a JSON body', async () => {
+      const url = await startNode({});
+      const answer = await fetch(`${url}/1.5/9/storage/x`, {
+        headers: { Authorization: `Hawk id="${'a'.repeat(20_000)}", ts="1", nonce="n", mac="m"` },
+      });
+      expect(answer.status).to.equal(431);
+      expect(answer.headers.get('www-authenticate')).to.match(/^Hawk\b/);
+      expect(answer.headers.get('x-weave-timestamp')).to.match(/^\d+\.\d\d$/);
+      expect(await answer.json()).to.deep.include({
+        status: 'invalid-credentials',
+        code: 'ERR_HAWK_HEADERS_TOO_LARGE',
+      });
+    });
+
+    it('remembers at most [example_node] nonce_cache_size nonces', async () => {
+      const url = await startNode({ nonce_cache_size: 1 });
+      const { nodeSecrets } = loadTokenSecrets({ duration: 3600, derive_node_secrets: true }, join(dir, 'run'), {
+        create: false,
+      });
+      const token = issueToken(nodeSecrets, url, { uid: 9 });
+      const send = (signed: ReturnType<typeof hawkRequest>) => fetch(signed.url, { headers: signed.headers });
+      const first = hawkRequest(token, 'GET', 'info/collections');
+      expect((await send(first)).status).to.equal(200);
+      expect((await send(first)).status).to.equal(401);
+      // A second nonce pushes the first out of a one-entry cache: the replay is no longer recognised.
+      expect((await send(hawkRequest(token, 'GET', 'info/collections'))).status).to.equal(200);
+      expect((await send(first)).status).to.equal(200);
     });
   });
 });

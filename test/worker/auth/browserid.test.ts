@@ -293,14 +293,12 @@ describe('BrowserID verification', function () {
   });
 
   describe('IdP discovery', () => {
-    it('answers unavailable when the IdP is down, errors, answers junk or is slow', async () => {
-      for (const mode of ['down', 'error', 'junk'] as const) {
-        idp.mode = mode;
-        const err = await authRejection(verifier().verify(assertion()));
-        expect(err, mode).to.be.instanceOf(VerifierUnavailableError);
-        expect(err.status).to.equal('unavailable');
-        expect(err.httpStatus).to.equal(503);
-      }
+    it('answers unavailable when the IdP is down or slow', async () => {
+      idp.mode = 'down';
+      const err = await authRejection(verifier().verify(assertion()));
+      expect(err).to.be.instanceOf(VerifierUnavailableError);
+      expect(err.status).to.equal('unavailable');
+      expect(err.httpStatus).to.equal(503);
       idp.mode = 'up';
       idp.delayMs = 500;
       const started = Date.now();
@@ -313,6 +311,23 @@ describe('BrowserID verification', function () {
       const port = await closedPort();
       const v = verifier({}, { issuerUrls: { 'idp.test': `http://127.0.0.1:${port}` } });
       expect(await authRejection(v.verify(assertion()))).to.be.instanceOf(VerifierUnavailableError);
+    });
+
+    it('treats an answer that is no usable support document as an untrusted issuer, for the negative-cache time', async () => {
+      for (const mode of ['error', 'junk', 'no-key'] as const) {
+        idp.mode = mode;
+        let now = 0;
+        const v = verifier({}, { now: () => now, negativeCacheTtlMs: 1000 });
+        const err = await authRejection(v.verify(assertion()));
+        expect(err, mode).to.be.instanceOf(UntrustedIssuerError);
+        expect([err.status, err.httpStatus], mode).to.deep.equal(['invalid-credentials', 401]);
+        idp.mode = 'up';
+        expect(await authRejection(v.verify(assertion())), mode).to.be.instanceOf(UntrustedIssuerError);
+        expect(v.idp.fetchCount, mode).to.equal(1);
+        now = 1001;
+        expect((await v.verify(assertion())).email, mode).to.equal(`${UID}@idp.test`);
+        expect(v.idp.fetchCount, mode).to.equal(2);
+      }
     });
 
     it('treats 404 and redirects as untrusted issuers', async () => {

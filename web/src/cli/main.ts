@@ -4,6 +4,7 @@ import { EXIT_CONFIG } from '@tokenserver/shared';
 import { Command } from 'commander';
 import { registerDbCommands } from './db.js';
 import { registerDevCommands } from './dev.js';
+import { registerHawkRequestCommand } from './hawk-request.js';
 import { registerNodeCommands } from './node.js';
 import { registerPurgeCommand } from './purge.js';
 import { registerServiceCommands } from './service.js';
@@ -16,6 +17,7 @@ const program = new Command('tokenserver')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG));
 registerStartCommand(program);
 registerDevCommands(program);
+registerHawkRequestCommand(program);
 registerServiceCommands(program);
 registerNodeCommands(program);
 registerUserCommands(program);

@@ -1,5 +1,7 @@
 import type { NodeSecrets } from '@tokenserver/shared';
-import { hawkAuth, hawkAuthOf } from '@tokenserver/shared/hawk/server-auth';
+import { HeadersTooLargeError } from '@tokenserver/shared/hawk/errors';
+import { hawkAuth, hawkAuthOf, hawkFailureAnswer } from '@tokenserver/shared/hawk/server-auth';
+import type { RawHttpAnswer } from '@tokenserver/shared/http-listen';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { MemoryStorage } from './memory-storage.js';
 
@@ -12,6 +14,8 @@ export interface ExampleNodeOptions {
   node: string;
   skewS?: number;
   maxBodyBytes?: number;
+  /** Most Hawk nonces remembered (default 100 000): above the peak request rate × twice the skew window. */
+  nonceCacheSize?: number;
   storage?: MemoryStorage;
   /** Current time in milliseconds, for tests. */
   now?: () => number;
@@ -30,6 +34,7 @@ export function createExampleNodeApp(options: ExampleNodeOptions): express.Expre
     secrets: options.secrets,
     node: options.node,
     ...(options.skewS !== undefined ? { skewS: options.skewS } : {}),
+    ...(options.nonceCacheSize !== undefined ? { nonceCacheSize: options.nonceCacheSize } : {}),
     maxBodyBytes,
     now,
   });
@@ -93,7 +98,22 @@ function checkedKey(req: Request, res: Response): string | undefined {
 }
 
 function sendError(res: Response, status: number, code: string, description: string): void {
-  res.status(status).json({ status: code, errors: [{ location: 'url', name: '', description }] });
+  res.status(status).type('application/json').send(errorBody(code, description));
+}
+
+function errorBody(code: string, description: string): string {
+  return JSON.stringify({ status: code, errors: [{ location: 'url', name: '', description }] });
+}
+
+/**
+ * The answer to a request Node cannot parse: headers past its limit (a huge Authorization header) get 431 with
+ * the Hawk challenge and JSON body of any refused request; anything else a JSON 400.
+ */
+export function exampleNodeClientError(code: string | undefined, nowMs = Date.now()): RawHttpAnswer {
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    return hawkFailureAnswer(new HeadersTooLargeError('request headers are too large'), nowMs);
+  }
+  return { httpStatus: 400, headers: { 'Content-Type': 'application/json' }, body: errorBody('error', 'bad request') };
 }
 
 function httpStatusOf(err: unknown): number | undefined {

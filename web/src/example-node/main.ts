@@ -5,8 +5,9 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger, loadConfigOrExit, loadTokenSecrets, type NodeSecrets } from '@tokenserver/shared';
+import { answerClientErrors } from '@tokenserver/shared/http-listen';
 import { Command } from 'commander';
-import { createExampleNodeApp } from './app.js';
+import { createExampleNodeApp, exampleNodeClientError } from './app.js';
 
 /** Message sent to a parent process (e.g. `tokenserver start`) once the node listens. */
 export interface ExampleNodeListeningMessage {
@@ -40,6 +41,7 @@ async function runExampleNode(configPath?: string): Promise<void> {
   }
 
   const server = createServer();
+  answerClientErrors(server, (code) => exampleNodeClientError(code));
   server.listen(settings.port, settings.host);
   try {
     await once(server, 'listening');
@@ -60,6 +62,7 @@ async function runExampleNode(configPath?: string): Promise<void> {
         node: url,
         skewS: settings.timestamp_skew_s,
         maxBodyBytes: settings.max_body_bytes,
+        nonceCacheSize: settings.nonce_cache_size,
       }),
     );
   } catch (err) {

@@ -88,7 +88,7 @@ export class InvalidGenerationError extends AuthError {
   readonly mapping: AuthStatusMapping = AuthStatus.invalidGeneration;
 }
 
-/** The IdP or the JWKS endpoint could not be reached, timed out or answered garbage. */
+/** The IdP or the JWKS endpoint could not be reached or timed out (a JWKS answering garbage too). */
 export class VerifierUnavailableError extends AuthError {
   readonly code = 'ERR_AUTH_UNAVAILABLE';
   readonly mapping: AuthStatusMapping = AuthStatus.unavailable;

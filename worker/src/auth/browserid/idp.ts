@@ -4,6 +4,9 @@ import { KeyCache, type VerificationKey } from './keys.js';
 
 // IdP discovery: https://<domain>/.well-known/browserid, cached per domain (failures for a
 // shorter time), concurrent lookups of one domain share a single fetch.
+// As PyBrowserID does, only an IdP that gives no answer (unreachable, reset, timed out) makes the verifier
+// unavailable (503); any answer that is not a usable support document (not 200, not JSON, no usable key, too
+// large) makes the issuer untrusted (401 invalid-credentials).
 
 export type SupportDocument =
   | { readonly kind: 'key'; readonly key: VerificationKey }
@@ -133,7 +136,7 @@ export class IdpKeyResolver {
     try {
       body = JSON.parse(text);
     } catch (err) {
-      throw new VerifierUnavailableError(`${url} is not JSON`, { cause: err });
+      throw new UntrustedIssuerError(`${url} is not JSON`, { cause: err });
     }
     return this.interpret(body, url);
   }
@@ -142,13 +145,9 @@ export class IdpKeyResolver {
     const signal = AbortSignal.timeout(this.options.timeoutMs);
     try {
       const response = await fetch(url, { redirect: 'manual', signal, headers: { accept: 'application/json' } });
-      if (response.status === 404 || response.status === 410 || (response.status >= 300 && response.status < 400)) {
-        await response.body?.cancel();
-        throw new UntrustedIssuerError(`${url} answered ${response.status}: not a BrowserID IdP`);
-      }
       if (response.status !== 200) {
         await response.body?.cancel();
-        throw new VerifierUnavailableError(`${url} answered ${response.status}`);
+        throw new UntrustedIssuerError(`${url} answered ${response.status}: not a BrowserID IdP`);
       }
       return await readLimited(response, this.options.maxDocumentBytes ?? 65536);
     } catch (err) {
@@ -160,26 +159,26 @@ export class IdpKeyResolver {
 
   private interpret(body: unknown, url: string): SupportDocument {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new VerifierUnavailableError(`${url} is not a JSON object`);
+      throw new UntrustedIssuerError(`${url} is not a JSON object`);
     }
     const document = body as Record<string, unknown>;
     if (document.disabled === true) return { kind: 'disabled' };
     if (typeof document.authority === 'string') {
       const authority = document.authority.toLowerCase();
-      if (!DOMAIN.test(authority)) throw new VerifierUnavailableError(`${url} names an invalid authority`);
+      if (!DOMAIN.test(authority)) throw new UntrustedIssuerError(`${url} names an invalid authority`);
       return { kind: 'authority', authority };
     }
     try {
       return { kind: 'key', key: this.keys.import(document['public-key']) };
     } catch (err) {
-      throw new VerifierUnavailableError(`${url} has no usable public key`, { cause: err });
+      throw new UntrustedIssuerError(`${url} has no usable public key`, { cause: err });
     }
   }
 }
 
 async function readLimited(response: Response, maxBytes: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) throw new VerifierUnavailableError('support document is too large');
+  if (declared > maxBytes) throw new UntrustedIssuerError('support document is too large');
   const reader = response.body?.getReader();
   if (!reader) return '';
   const chunks: Uint8Array[] = [];
@@ -190,7 +189,7 @@ async function readLimited(response: Response, maxBytes: number): Promise<string
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel();
-      throw new VerifierUnavailableError('support document is too large');
+      throw new UntrustedIssuerError('support document is too large');
     }
     chunks.push(value);
   }
