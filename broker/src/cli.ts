@@ -42,7 +42,7 @@ async function runBroker(configPath?: string): Promise<void> {
     if (config.broker.metrics_port > 0) {
       const registry = createMetricsRegistry();
       registerBrokerMetrics(registry, broker);
-      const metrics = await serveMetrics(registry, config.broker.metrics_port);
+      const metrics = await serveMetrics(registry, config.broker.metrics_port, config.broker.metrics_host);
       log.info({ url: metrics.url }, 'broker metrics');
     }
     const shutdown = async (signal: string) => {

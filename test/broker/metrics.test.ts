@@ -108,9 +108,13 @@ describe('broker metrics when workers die mid-job', function () {
     const port = await freePort();
     cluster = await ClusterEnv.create('ipc', {
       TOKENSERVER_BROKER__METRICS_PORT: String(port),
+      // Not loopback's usual address: proves [broker] metrics_host is applied (all of 127/8 is local on Linux).
+      TOKENSERVER_BROKER__METRICS_HOST: '127.0.0.2',
       TOKENSERVER_BROKER__MAX_ATTEMPTS: '2',
+      // The broker's per-job lines say which worker holds the job.
+      TOKENSERVER_LOG__LEVEL: 'debug',
     });
-    brokerMetrics = `http://127.0.0.1:${port}/metrics`;
+    brokerMetrics = `http://127.0.0.2:${port}/metrics`;
     procs = [await cluster.startBroker()];
     client = cluster.client();
   });
@@ -121,23 +125,28 @@ describe('broker metrics when workers die mid-job', function () {
     cluster.cleanup();
   });
 
-  async function startWorker(count: number): Promise<RunningProcess> {
-    const worker = cluster.startWorker();
-    procs.push(worker);
-    await waitForWorkers(client, count);
-    return worker;
+  /** Kills the worker process the broker's debug log says the `attempt`th dispatch of the job went to. */
+  async function killWorkerOf(attempt: number): Promise<void> {
+    const broker = procs[0] as RunningProcess;
+    const dispatch = await eventually(() =>
+      broker.logLines().find((line) => line.msg === 'job dispatched' && line.attempts === attempt),
+    );
+    const pid = Number(String(dispatch.worker).split(':').at(-1));
+    const worker = procs.find((proc) => proc.pid === pid) as RunningProcess;
+    worker.child.kill('SIGKILL');
+    await worker.exit;
   }
 
   it('counts a re-dispatch when a job loses its worker, and WORKER_LOST when it loses max_attempts of them', async () => {
-    const first = await startWorker(1);
-    const job = client.submit('burn', Buffer.from('5000'), 20_000);
+    procs.push(cluster.startWorker(), cluster.startWorker());
+    await waitForWorkers(client, 2);
+    const job = client.submit('burn', Buffer.from('20000'), 25_000);
     await eventually(async () => (await sample(brokerMetrics, 'powerhose_broker_jobs_in_flight')) === 1, 2000);
-    const second = await startWorker(2);
-    first.child.kill('SIGKILL');
+    await killWorkerOf(1);
     await eventually(async () => (await sample(brokerMetrics, 'powerhose_broker_job_retries_total')) === 1, 5000);
     expect(await sample(brokerMetrics, 'powerhose_broker_jobs_in_flight')).to.equal(1);
     expect(await sample(brokerMetrics, 'powerhose_broker_worker_lost_total')).to.equal(0);
-    second.child.kill('SIGKILL');
+    await killWorkerOf(2);
     const result = await outcomes([job]);
     expect(result.errors).to.deep.equal({ ERR_WORKER_LOST: 1 });
     expect(await sample(brokerMetrics, 'powerhose_broker_worker_lost_total')).to.equal(1);
