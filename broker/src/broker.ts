@@ -62,7 +62,8 @@ export class Broker implements SchedulerSink {
       maxMessageSize: config.max_message_bytes,
       heartbeatInterval: config.heartbeat_interval_ms,
       heartbeatTimeout: config.heartbeat_interval_ms * config.heartbeat_liveness,
-      handshakeInterval: HANDSHAKE_MS,
+      // A peer that has not finished the ZMTP/CURVE handshake by then is dropped.
+      handshakeInterval: config.handshake_timeout_ms,
     };
     this.frontend = new Router({ ...common, ...curveServerOptions({ security }, ZapDomain.frontend) });
     this.backend = new Router({ ...common, ...curveServerOptions({ security }, ZapDomain.backend) });
@@ -248,8 +249,6 @@ export class Broker implements SchedulerSink {
 }
 
 const MAX_BATCH = 64;
-/** A peer that has not finished the ZMTP/CURVE handshake by then is dropped. */
-const HANDSHAKE_MS = 5000;
 const NO_SECURITY: SecurityConfig = {
   curve: false,
   broker_public_key: '',

@@ -1,5 +1,12 @@
 #!/usr/bin/env node
-import { brokerEndpoints, createLogger, ensureRunDir, loadConfigOrExit } from '@tokenserver/shared';
+import {
+  brokerEndpoints,
+  createLogger,
+  ensureRunDir,
+  loadConfigOrExit,
+  plaintextTransportWarning,
+  warnLoudly,
+} from '@tokenserver/shared';
 import { generateKeyPair } from '@tokenserver/shared/curve';
 import { createMetricsRegistry, serveMetrics } from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
@@ -30,6 +37,8 @@ program
 async function runBroker(configPath?: string): Promise<void> {
   const { config } = loadConfigOrExit(configPath);
   const log = createLogger('broker', config);
+  const plaintext = plaintextTransportWarning(config);
+  if (plaintext) warnLoudly(log, plaintext);
   const endpoints = brokerEndpoints(config.broker);
   let releaseLock = () => {};
   try {
