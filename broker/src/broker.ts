@@ -14,11 +14,12 @@ import {
   readResults,
   type SecurityConfig,
   type Status,
+  statusName,
 } from '@tokenserver/shared';
 import { curveServerOptions } from '@tokenserver/shared/curve';
 import { SerialSender } from '@tokenserver/shared/serial-sender';
 import { Router } from 'zeromq';
-import { type Job, Scheduler, type SchedulerSink, type WorkerRecord } from './scheduler.js';
+import { type Job, jobFields, Scheduler, type SchedulerSink, type WorkerRecord } from './scheduler.js';
 import { ZapDomain, ZapHandler } from './zap.js';
 
 interface Outgoing<B> {
@@ -41,6 +42,8 @@ export class Broker implements SchedulerSink {
   private readonly dirtyWorkers: Outgoing<JobBatch>[] = [];
   private readonly dirtyClients: Outgoing<ResultBatch>[] = [];
   private flushScheduled = false;
+  /** Whether per-job debug lines are wanted: read once per incoming message, not once per job. */
+  private traceJobs = false;
   private ticker: NodeJS.Timeout | undefined;
   private readonly zap: ZapHandler | undefined;
 
@@ -59,7 +62,8 @@ export class Broker implements SchedulerSink {
       maxMessageSize: config.max_message_bytes,
       heartbeatInterval: config.heartbeat_interval_ms,
       heartbeatTimeout: config.heartbeat_interval_ms * config.heartbeat_liveness,
-      handshakeInterval: HANDSHAKE_MS,
+      // A peer that has not finished the ZMTP/CURVE handshake by then is dropped.
+      handshakeInterval: config.handshake_timeout_ms,
     };
     this.frontend = new Router({ ...common, ...curveServerOptions({ security }, ZapDomain.frontend) });
     this.backend = new Router({ ...common, ...curveServerOptions({ security }, ZapDomain.backend) });
@@ -81,6 +85,7 @@ export class Broker implements SchedulerSink {
         noWorkerGraceMs: 2 * config.heartbeat_interval_ms * config.heartbeat_liveness,
       },
       this,
+      log,
     );
   }
 
@@ -131,6 +136,7 @@ export class Broker implements SchedulerSink {
       this.jobsFor.set(worker.key, out);
     }
     if (out.batch.length === 0) this.dirtyWorkers.push(out);
+    if (this.traceJobs) this.log.debug({ ...jobFields(job), worker: worker.name }, 'job dispatched');
     out.batch.push(job.id, job.deadline, job.kind, job.body);
     if (out.batch.length >= MAX_BATCH) this.toWorkers.send([out.peer, out.batch.take(Command.Jobs)]);
     this.scheduleFlush();
@@ -143,6 +149,7 @@ export class Broker implements SchedulerSink {
       this.resultsFor.set(job.clientKey, out);
     }
     if (out.batch.length === 0) this.dirtyClients.push(out);
+    if (this.traceJobs) this.log.debug({ ...jobFields(job), status: statusName(status) }, 'job answered');
     out.batch.push(job.clientJobId, status, body);
     if (out.batch.length >= MAX_BATCH) this.toClients.send([out.peer, out.batch.take(Command.Result)]);
     this.scheduleFlush();
@@ -172,6 +179,7 @@ export class Broker implements SchedulerSink {
   /** One receive loop per socket: each message is handled synchronously; a malformed one is logged and dropped. */
   private async receive(socket: Router, side: 'client' | 'worker', handle: (peer: Buffer, frame: Buffer) => void) {
     for await (const [peer, frame, extra] of socket) {
+      this.traceJobs = this.log.isLevelEnabled('debug');
       try {
         if (!frame || extra) throw new ProtocolError('expected exactly one frame after the routing id');
         handle(peer as Buffer, frame as Buffer);
@@ -222,6 +230,7 @@ export class Broker implements SchedulerSink {
   }
 
   private tick(): void {
+    this.traceJobs = this.log.isLevelEnabled('debug');
     const now = Date.now();
     for (const key of this.scheduler.expire(now)) {
       this.log.warn(
@@ -240,8 +249,6 @@ export class Broker implements SchedulerSink {
 }
 
 const MAX_BATCH = 64;
-/** A peer that has not finished the ZMTP/CURVE handshake by then is dropped. */
-const HANDSHAKE_MS = 5000;
 const NO_SECURITY: SecurityConfig = {
   curve: false,
   broker_public_key: '',

@@ -1,5 +1,12 @@
 #!/usr/bin/env node
-import { brokerEndpoints, createLogger, ensureRunDir, loadConfigOrExit } from '@tokenserver/shared';
+import {
+  brokerEndpoints,
+  createLogger,
+  ensureRunDir,
+  loadConfigOrExit,
+  plaintextTransportWarning,
+  warnLoudly,
+} from '@tokenserver/shared';
 import { generateKeyPair } from '@tokenserver/shared/curve';
 import { createMetricsRegistry, serveMetrics } from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
@@ -30,6 +37,8 @@ program
 async function runBroker(configPath?: string): Promise<void> {
   const { config } = loadConfigOrExit(configPath);
   const log = createLogger('broker', config);
+  const plaintext = plaintextTransportWarning(config);
+  if (plaintext) warnLoudly(log, plaintext);
   const endpoints = brokerEndpoints(config.broker);
   let releaseLock = () => {};
   try {
@@ -42,7 +51,7 @@ async function runBroker(configPath?: string): Promise<void> {
     if (config.broker.metrics_port > 0) {
       const registry = createMetricsRegistry();
       registerBrokerMetrics(registry, broker);
-      const metrics = await serveMetrics(registry, config.broker.metrics_port);
+      const metrics = await serveMetrics(registry, config.broker.metrics_port, config.broker.metrics_host);
       log.info({ url: metrics.url }, 'broker metrics');
     }
     const shutdown = async (signal: string) => {

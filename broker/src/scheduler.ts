@@ -1,4 +1,4 @@
-import { type ReadyInfo, Status } from '@tokenserver/shared';
+import { createLogger, type Logger, type ReadyInfo, Status } from '@tokenserver/shared';
 import { JobQueue } from './job-queue.js';
 
 // The broker's scheduling, free of sockets: which worker gets which job, and what the client hears.
@@ -105,9 +105,11 @@ export class Scheduler {
     queuedJobs: 0,
   };
 
+  /** `log` gets a line keyed by job id for each job that does not simply run: retried, rejected, expired, lost. */
   constructor(
     private readonly options: SchedulerOptions,
     private readonly sink: SchedulerSink,
+    private readonly log: Logger = SILENT,
   ) {}
 
   stats(): SchedulerStats {
@@ -263,11 +265,13 @@ export class Scheduler {
   }
 
   private retry(job: Job, now: number): void {
+    const lostWorker = job.worker?.name;
     job.worker = undefined;
     this.inFlight.delete(job.id);
     if (job.attempts >= this.options.maxAttempts) return this.answer(job, Status.WorkerLost);
     if (job.deadline <= now) return this.answer(job, Status.Expired);
     this.counters.retried++;
+    this.log.warn({ ...jobFields(job), lostWorker }, 'job re-dispatched: its worker was lost or could not run it');
     const worker = this.pickWorker(job.kind);
     if (worker) this.assign(worker, job);
     else if (this.hasLiveWorkerFor(job.kind) || this.inGrace(job.kind, now)) this.enqueue(job, true, now);
@@ -281,12 +285,24 @@ export class Scheduler {
     this.sink.reply(job, status, body);
   }
 
-  /** A reply that is not a worker's result: counted by status. */
+  /** A reply that is not a worker's result: counted by status, and logged. */
   private answer(job: Job, status: Status): void {
-    if (status === Status.Busy) this.counters.busy++;
-    else if (status === Status.Expired) this.counters.expired++;
-    else if (status === Status.NoWorker) this.counters.noWorker++;
-    else if (status === Status.WorkerLost) this.counters.workerLost++;
+    if (status === Status.Busy) {
+      this.counters.busy++;
+      this.log.warn(
+        jobFields(job),
+        this.accepting ? 'job rejected BUSY: queue full' : 'job rejected BUSY: shutting down',
+      );
+    } else if (status === Status.Expired) {
+      this.counters.expired++;
+      this.log.info(jobFields(job), 'job expired: its deadline passed before a worker ran it');
+    } else if (status === Status.NoWorker) {
+      this.counters.noWorker++;
+      this.log.warn(jobFields(job), 'job answered NO_WORKER: no live worker serves its kind');
+    } else if (status === Status.WorkerLost) {
+      this.counters.workerLost++;
+      this.log.warn(jobFields(job), 'job answered WORKER_LOST: it lost its worker max_attempts times');
+    }
     this.sink.reply(job, status);
   }
 
@@ -367,4 +383,11 @@ export class Scheduler {
     }
     return best;
   }
+}
+
+const SILENT = createLogger('broker', { log: { level: 'silent', format: 'json' } });
+
+/** The fields that identify a job in the broker's log lines; workers log the same `jobId`. */
+export function jobFields(job: Job): { jobId: number; clientJobId: number; kind: string; attempts: number } {
+  return { jobId: job.id, clientJobId: job.clientJobId, kind: job.kind, attempts: job.attempts };
 }

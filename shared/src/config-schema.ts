@@ -20,7 +20,9 @@ export const BrokerSection = z
     max_attempts: positiveInt.default(3),
     shutdown_grace_ms: z.number().int().nonnegative().default(5000),
     max_message_bytes: positiveInt.default(4 * 1024 * 1024),
+    handshake_timeout_ms: positiveInt.default(5000),
     metrics_port: port.default(0),
+    metrics_host: z.string().min(1).default('127.0.0.1'),
   })
   .strict();
 
@@ -34,6 +36,7 @@ export const WorkerSection = z
     restart_backoff_max_ms: positiveInt.default(10000),
     hung_job_grace_ms: z.number().int().nonnegative().default(1000),
     metrics_port: port.default(0),
+    metrics_host: z.string().min(1).default('127.0.0.1'),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { BrokerConfig } from './config-schema.js';
+import type { BrokerConfig, Config } from './config-schema.js';
 
 export interface BrokerEndpoints {
   frontend: string;
@@ -30,4 +30,18 @@ export function brokerEndpoints(config: BrokerConfig): BrokerEndpoints {
 export function ensureRunDir(runDir: string): void {
   mkdirSync(runDir, { recursive: true, mode: 0o700 });
   chmodSync(runDir, 0o700);
+}
+
+/**
+ * The start-up warning for `transport = "tcp"` with CURVE off, whatever the address: jobs and results travel in
+ * clear text and anyone who can reach the broker can submit sign jobs or pose as a worker. Loopback is no
+ * exception: unlike the 0700 IPC directory, a loopback port is open to every local user.
+ */
+export function plaintextTransportWarning(config: Pick<Config, 'broker' | 'security'>): string | undefined {
+  if (config.broker.transport !== 'tcp' || config.security.curve) return undefined;
+  return (
+    `TCP TRANSPORT WITHOUT CURVE (frontend ${config.broker.frontend}, backend ${config.broker.backend}): jobs travel ` +
+    'unencrypted and unauthenticated; anyone who can reach these ports (every local user, for a loopback address) ' +
+    'can submit sign jobs or pose as a worker. Set [security] curve = true, or use transport = "ipc" on one host.'
+  );
 }

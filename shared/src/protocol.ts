@@ -51,6 +51,15 @@ export const Status = {
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
+const STATUS_NAMES: readonly string[] = Object.entries(Status)
+  .sort(([, a], [, b]) => a - b)
+  .map(([name]) => name);
+
+/** A status's name for log lines (`Ok`, `Busy`, …). */
+export function statusName(status: Status): string {
+  return STATUS_NAMES[status] ?? String(status);
+}
+
 export const MAX_BATCH = 0xffff;
 const MAX_KIND_LENGTH = 0xff;
 const HEADER = 2;

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PowerhoseClient } from '@tokenserver/shared/client';
 import { readKeyPair } from '@tokenserver/shared/curve';
@@ -86,6 +87,16 @@ describe('broker over TCP with CURVE', function () {
     expect(client.brokerStatus().last?.liveWorkers).to.equal(0);
     const result = await outcomes([client.submit('echo', Buffer.from('x'))]);
     expect(result.errors).to.deep.equal({ ERR_NO_WORKER: 1 });
+  });
+
+  it('keygen writes the key file with mode 0600', () => {
+    for (const key of Object.values(keys)) expect(statSync(key.file).mode & 0o777).to.equal(0o600);
+    expect(readKeyPair(keys.broker.file).publicKey).to.equal(keys.broker.publicKey);
+  });
+
+  it('does not warn about plain-text TCP when CURVE is on', () => {
+    expect(procs[0]?.stdout).to.match(/broker listening/);
+    expect(procs[0]?.stdout).not.to.match(/WITHOUT CURVE/);
   });
 
   it('keygen never overwrites a key file', async () => {

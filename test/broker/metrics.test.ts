@@ -1,16 +1,10 @@
 import { encodeJobBody, TokenJob } from '@tokenserver/shared';
 import type { PowerhoseClient } from '@tokenserver/shared/client';
 import { expect } from 'chai';
+import { sample } from '../support/metrics.js';
 import { createSigningKey, JwksServer, mintAccessToken } from '../support/oauth.js';
 import { ClusterEnv, freePort, outcomes, waitForWorkers } from '../support/powerhose.js';
 import { eventually, type RunningProcess } from '../support/processes.js';
-
-/** One sample of a Prometheus text answer, or undefined. */
-async function sample(url: string, name: string): Promise<number | undefined> {
-  const text = await (await fetch(url)).text();
-  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
-  return match ? Number(match[1]) : undefined;
-}
 
 describe('broker and worker supervisor metrics', function () {
   this.timeout(30_000);
@@ -61,12 +55,33 @@ describe('broker and worker supervisor metrics', function () {
     expect(await sample(brokerMetrics, 'powerhose_broker_queue_depth')).to.equal(0);
   });
 
-  it('counts JWKS downloads made by the workers verifying OAuth tokens', async () => {
-    const token = await mintAccessToken(await signingKey);
-    const verdict = JSON.parse(String(await client.submit(TokenJob.verifyOAuth, encodeJobBody({ token }))));
-    expect(verdict.ok, JSON.stringify(verdict)).to.equal(true);
+  it('counts JWKS downloads made by the workers verifying OAuth tokens, and the cache hits after them', async () => {
+    const verify = async () => {
+      const token = await mintAccessToken(await signingKey);
+      const verdict = JSON.parse(String(await client.submit(TokenJob.verifyOAuth, encodeJobBody({ token }))));
+      expect(verdict.ok, JSON.stringify(verdict)).to.equal(true);
+    };
+    await verify();
     await eventually(async () => ((await sample(workerMetrics, 'tokenserver_jwks_fetches_total')) ?? 0) >= 1, 3000);
+    expect(await sample(workerMetrics, 'tokenserver_jwks_cache_hits_total')).to.equal(0);
+    await verify();
+    await verify();
+    await eventually(async () => (await sample(workerMetrics, 'tokenserver_jwks_cache_hits_total')) === 2, 3000);
+    expect(await sample(workerMetrics, 'tokenserver_jwks_fetches_total')).to.equal(1);
+    expect(jwks.fetches).to.equal(1);
     expect(await sample(workerMetrics, 'tokenserver_jwks_fetch_failures_total')).to.equal(0);
+  });
+
+  it('shows the job in flight, and counts a queued job whose deadline passed as EXPIRED', async () => {
+    const expiredBefore = (await sample(brokerMetrics, 'powerhose_broker_expired_total')) ?? 0;
+    const long = client.submit('burn', Buffer.from('800'), 5000);
+    await eventually(async () => (await sample(brokerMetrics, 'powerhose_broker_jobs_in_flight')) === 1, 2000);
+    // Concurrency 1: this one waits in the queue past its deadline; the broker answers EXPIRED on its next tick.
+    const late = client.submit('echo', Buffer.from('late'), 200);
+    const result = await outcomes([long, late]);
+    expect(result.ok.map(String)).to.deep.equal(['800']);
+    expect(await sample(brokerMetrics, 'powerhose_broker_expired_total')).to.equal(expiredBefore + 1);
+    expect(await sample(brokerMetrics, 'powerhose_broker_jobs_in_flight')).to.equal(0);
   });
 
   it('counts worker restarts and heartbeat misses when a worker process dies', async () => {
@@ -79,5 +94,64 @@ describe('broker and worker supervisor metrics', function () {
       5000,
     );
     await eventually(async () => (await sample(workerMetrics, 'powerhose_worker_processes')) === 1, 5000);
+  });
+});
+
+describe('broker metrics when workers die mid-job', function () {
+  this.timeout(30_000);
+  let cluster: ClusterEnv;
+  let procs: RunningProcess[];
+  let client: PowerhoseClient;
+  let brokerMetrics: string;
+
+  before(async () => {
+    const port = await freePort();
+    cluster = await ClusterEnv.create('ipc', {
+      TOKENSERVER_BROKER__METRICS_PORT: String(port),
+      // Not loopback's usual address: proves [broker] metrics_host is applied (all of 127/8 is local on Linux).
+      TOKENSERVER_BROKER__METRICS_HOST: '127.0.0.2',
+      TOKENSERVER_BROKER__MAX_ATTEMPTS: '2',
+      // The broker's per-job lines say which worker holds the job.
+      TOKENSERVER_LOG__LEVEL: 'debug',
+    });
+    brokerMetrics = `http://127.0.0.2:${port}/metrics`;
+    procs = [await cluster.startBroker()];
+    client = cluster.client();
+  });
+
+  after(async () => {
+    client.close();
+    await Promise.all(procs.map((proc) => proc.stop('SIGKILL')));
+    cluster.cleanup();
+  });
+
+  /** Kills the worker process the broker's debug log says the `attempt`th dispatch of the job went to. */
+  async function killWorkerOf(attempt: number): Promise<void> {
+    const broker = procs[0] as RunningProcess;
+    const dispatch = await eventually(() =>
+      broker.logLines().find((line) => line.msg === 'job dispatched' && line.attempts === attempt),
+    );
+    const pid = Number(String(dispatch.worker).split(':').at(-1));
+    const worker = procs.find((proc) => proc.pid === pid) as RunningProcess;
+    worker.child.kill('SIGKILL');
+    await worker.exit;
+  }
+
+  it('counts a re-dispatch when a job loses its worker, and WORKER_LOST when it loses max_attempts of them', async () => {
+    procs.push(cluster.startWorker(), cluster.startWorker());
+    await waitForWorkers(client, 2);
+    const job = client.submit('burn', Buffer.from('20000'), 25_000);
+    await eventually(async () => (await sample(brokerMetrics, 'powerhose_broker_jobs_in_flight')) === 1, 2000);
+    await killWorkerOf(1);
+    await eventually(async () => (await sample(brokerMetrics, 'powerhose_broker_job_retries_total')) === 1, 5000);
+    expect(await sample(brokerMetrics, 'powerhose_broker_jobs_in_flight')).to.equal(1);
+    expect(await sample(brokerMetrics, 'powerhose_broker_worker_lost_total')).to.equal(0);
+    await killWorkerOf(2);
+    const result = await outcomes([job]);
+    expect(result.errors).to.deep.equal({ ERR_WORKER_LOST: 1 });
+    expect(await sample(brokerMetrics, 'powerhose_broker_worker_lost_total')).to.equal(1);
+    expect(await sample(brokerMetrics, 'powerhose_broker_job_retries_total')).to.equal(1);
+    expect(await sample(brokerMetrics, 'powerhose_broker_jobs_in_flight')).to.equal(0);
+    expect(await sample(brokerMetrics, 'powerhose_broker_heartbeat_misses_total')).to.equal(2);
   });
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The web front alone (the Procfile's `web:` line; `tokenserver start` runs it next to the broker and workers).
 import { fileURLToPath } from 'node:url';
-import { brokerEndpoints, createLogger, loadConfigOrExit, loadtestWarning } from '@tokenserver/shared';
+import { brokerEndpoints, createLogger, loadConfigOrExit, warnAboutUnsafeSettings } from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { curveClientOptions } from '@tokenserver/shared/curve';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
@@ -31,11 +31,7 @@ const program = new Command('tokenserver-web')
 async function runWeb(configPath?: string): Promise<void> {
   const config = withoutTokenSecrets(loadConfigOrExit(configPath).config);
   const log = createLogger('web', config);
-  const loadtest = loadtestWarning(config);
-  if (loadtest) {
-    log.warn(loadtest);
-    process.stderr.write(`\n${'!'.repeat(100)}\n!! ${loadtest}\n${'!'.repeat(100)}\n\n`);
-  }
+  warnAboutUnsafeSettings(log, config);
   let prepared: Awaited<ReturnType<typeof prepareStore>>;
   try {
     prepared = await prepareStore(config);

@@ -56,7 +56,7 @@ async function runSupervisor(options: WorkerCliOptions): Promise<void> {
   if (config.worker.metrics_port > 0) {
     const registry = createMetricsRegistry();
     registerSupervisorMetrics(registry, supervisor);
-    const metrics = await serveMetrics(registry, config.worker.metrics_port);
+    const metrics = await serveMetrics(registry, config.worker.metrics_port, config.worker.metrics_host);
     log.info({ url: metrics.url }, 'worker supervisor metrics');
   }
   const stop = async (signal: string) => {

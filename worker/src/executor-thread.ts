@@ -2,7 +2,7 @@
 // a job never blocks the process's socket loop and heartbeats. Receives JOBS frames, answers with DONE frames.
 import { parentPort, workerData } from 'node:worker_threads';
 // Everything this thread imports must stay free of zeromq (see shared/src/index.ts).
-import { type Config, readJobs } from '@tokenserver/shared';
+import { type Config, createLogger, readJobs } from '@tokenserver/shared';
 import type { KeyFetchStats } from './auth/key-fetch-stats.js';
 import { JobRunners } from './job-runners.js';
 import { jobHandlers } from './jobs/index.js';
@@ -22,6 +22,7 @@ const runners = new JobRunners(
   jobHandlers.filter((handler) => !handler.inline),
   config,
   (frame) => port.postMessage({ done: frame } satisfies FromThread),
+  createLogger('worker', config).child({ thread: 'job' }),
 );
 
 // Proof of life: the process notices when this loop is blocked (a long or hung job). The first

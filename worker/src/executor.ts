@@ -1,5 +1,15 @@
 import { Worker } from 'node:worker_threads';
-import { Command, type Config, JobBatch, ResultBatch, readJobs, readResults, Status } from '@tokenserver/shared';
+import {
+  Command,
+  type Config,
+  JobBatch,
+  type Logger,
+  ResultBatch,
+  readJobs,
+  readResults,
+  Status,
+  statusName,
+} from '@tokenserver/shared';
 import { addKeyFetchStats, emptyKeyFetchStats, type KeyFetchStats } from './auth/key-fetch-stats.js';
 import type { ExecutorThreadData, FromThread, ToThread } from './executor-thread.js';
 import { JobRunners } from './job-runners.js';
@@ -14,6 +24,7 @@ export interface ExecutorEvents {
 
 export interface ExecutorOptions {
   config: Config;
+  log: Logger;
   /** A job this long past its deadline while the thread is stalled gets the thread replaced. */
   hungJobGraceMs: number;
   /** The thread is stalled when silent this long. */
@@ -58,6 +69,7 @@ export class Executor {
       jobHandlers.filter((handler) => handler.inline),
       options.config,
       (frame) => events.onDone(frame),
+      options.log,
     );
     this.thread = this.startThread();
     this.watchdog = setInterval(() => this.checkThread(), TICK_MS);
@@ -99,7 +111,7 @@ export class Executor {
     const thread = new Worker(THREAD_URL, { workerData: data });
     thread.on('message', (message: FromThread) => this.onThreadMessage(message));
     thread.on('error', (err) => {
-      process.stderr.write(`job thread failed: ${err.message}\n`);
+      this.options.log.error({ err: err.message }, 'job thread failed: replacing it');
       this.replaceThread(Date.now());
     });
     this.threadUp = false;
@@ -140,7 +152,11 @@ export class Executor {
     old.on('error', () => {});
     void old.terminate();
     const answers = new ResultBatch();
-    for (const [id, deadline] of this.held) answers.push(id, deadline <= now ? Status.Expired : Status.Retry);
+    for (const [id, deadline] of this.held) {
+      const status = deadline <= now ? Status.Expired : Status.Retry;
+      this.options.log.warn({ jobId: id, status: statusName(status) }, 'job thread replaced: job given back');
+      answers.push(id, status);
+    }
     this.held.clear();
     this.thread = this.startThread();
     if (answers.length > 0) this.events.onDone(answers.take(Command.Done));

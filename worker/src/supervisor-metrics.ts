@@ -44,4 +44,9 @@ export function registerSupervisorMetrics(registry: Registry, supervisor: Superv
     'OAuth JWKS downloads that failed',
     () => fetches().jwksFetchFailures,
   );
+  counter(
+    'tokenserver_jwks_cache_hits_total',
+    'OAuth token keys found in the cached JWKS, without a download',
+    () => fetches().jwksCacheHits,
+  );
 }

@@ -1,5 +1,5 @@
 // Entry point of one worker process, forked by the supervisor (`powerhose-worker`).
-import { brokerEndpoints, createLogger, loadConfigOrExit, loadtestWarning } from '@tokenserver/shared';
+import { brokerEndpoints, createLogger, loadConfigOrExit, warnAboutUnsafeSettings } from '@tokenserver/shared';
 import { loadTokenSecrets } from './tokens/secrets-source.js';
 import { WorkerProcess } from './worker-process.js';
 
@@ -22,8 +22,7 @@ const args = argsFromEnv();
 const { config } = loadConfigOrExit(args.configPath);
 const log = createLogger('worker', config);
 ensureTokenSecrets();
-const loadtest = loadtestWarning(config);
-if (loadtest) log.warn(loadtest);
+warnAboutUnsafeSettings(log, config);
 const worker = new WorkerProcess({
   config,
   backend: brokerEndpoints(config.broker).backend,

@@ -75,6 +75,7 @@ export class WorkerProcess {
     this.executor = new Executor(
       {
         config: options.config,
+        log: options.log,
         hungJobGraceMs: worker.hung_job_grace_ms,
         stallMs: Math.max(250, this.heartbeatMs / 2),
       },

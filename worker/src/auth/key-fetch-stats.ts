@@ -8,10 +8,19 @@ export interface KeyFetchStats {
   idpCacheHits: number;
   jwksFetches: number;
   jwksFetchFailures: number;
+  /** Token verifications whose key came from the cached JWKS, with no download. */
+  jwksCacheHits: number;
 }
 
 export function emptyKeyFetchStats(): KeyFetchStats {
-  return { idpFetches: 0, idpFetchFailures: 0, idpCacheHits: 0, jwksFetches: 0, jwksFetchFailures: 0 };
+  return {
+    idpFetches: 0,
+    idpFetchFailures: 0,
+    idpCacheHits: 0,
+    jwksFetches: 0,
+    jwksFetchFailures: 0,
+    jwksCacheHits: 0,
+  };
 }
 
 /** Adds `more` into `into`, field by field. */

@@ -75,6 +75,8 @@ export interface KeyId {
 const SUBJECT = /^[A-Za-z0-9._-]{1,255}$/;
 const UNAVAILABLE_CODES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JOSE_GENERIC', 'ERR_JWKS_INVALID', 'ERR_JWK_INVALID']);
 
+type RemoteKeySet = ReturnType<typeof createRemoteJWKSet>;
+
 export class OAuthVerifier {
   private readonly keys: JWTVerifyGetKey;
   private readonly requiredClaims: string[];
@@ -85,12 +87,13 @@ export class OAuthVerifier {
     if (options.jwks) {
       this.keys = createLocalJWKSet(options.jwks);
     } else if (options.jwksUrl) {
-      this.keys = createRemoteJWKSet(new URL(options.jwksUrl), {
+      const remote = createRemoteJWKSet(new URL(options.jwksUrl), {
         timeoutDuration: options.timeoutMs ?? 5000,
         cooldownDuration: options.cooldownMs ?? 30_000,
         cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
         [customFetch]: countingFetch(options.stats),
       });
+      this.keys = options.stats ? countingCacheHits(remote, options.stats) : remote;
     } else {
       throw new TypeError('OAuthVerifier needs jwks or jwksUrl');
     }
@@ -217,6 +220,20 @@ export function mapJoseError(err: unknown): AuthError {
     default:
       return new MalformedCredentialsError(`access token rejected: ${message}`, options);
   }
+}
+
+/**
+ * The remote key set, counting lookups answered from its cache: the cached set was fresh, the key was found, and
+ * no download started meanwhile (a lookup that waited for one counts as a fetch, not a hit).
+ */
+function countingCacheHits(remote: RemoteKeySet, stats: KeyFetchStats): JWTVerifyGetKey {
+  return async (header, token) => {
+    const fresh = remote.fresh;
+    const fetchesBefore = stats.jwksFetches;
+    const key = await remote(header, token);
+    if (fresh && stats.jwksFetches === fetchesBefore) stats.jwksCacheHits++;
+    return key;
+  };
 }
 
 /** fetch, counting JWKS downloads and their failures when `stats` is given. */
