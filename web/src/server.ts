@@ -1,4 +1,4 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Config } from '@tokenserver/shared';
 import { listenHttp } from '@tokenserver/shared/http-listen';
@@ -6,7 +6,8 @@ import { apiErrors, type TokenServerError } from './api-errors.js';
 import { unixSeconds } from './responses.js';
 
 // The HTTP server around the app, with limits: headers must fit a largest credential plus ordinary headers,
-// arrive within headersTimeout, and the whole request within requestTimeout (the token route reads no body).
+// arrive within `[web] headers_timeout_ms`, and the whole request within requestTimeout. The body limit is
+// applied to every route by the web front's handler (body-limit.ts).
 
 export interface HttpLimits {
   maxHeaderSize: number;
@@ -15,6 +16,9 @@ export interface HttpLimits {
   keepAliveTimeoutMs: number;
 }
 
+/** How often Node looks for connections past their header or request timeout (its default is 30 s). */
+const MAX_TIMEOUT_CHECK_INTERVAL_MS = 1000;
+
 /** Room for the other headers next to the largest accepted credential. */
 const HEADER_ALLOWANCE = 8 * 1024;
 
@@ -22,7 +26,7 @@ export function httpLimits(config: Pick<Config, 'browserid' | 'oauth' | 'web'>):
   const credential = Math.max(config.browserid.max_assertion_bytes, config.oauth.max_token_bytes);
   return {
     maxHeaderSize: credential + HEADER_ALLOWANCE,
-    headersTimeoutMs: 10_000,
+    headersTimeoutMs: config.web.headers_timeout_ms,
     requestTimeoutMs: config.web.job_timeout_ms * 3 + 10_000,
     keepAliveTimeoutMs: 5_000,
   };
@@ -47,6 +51,8 @@ export async function listen(
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,
       keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Otherwise a timeout is only noticed at the next check, up to 30 s late.
+      connectionsCheckingInterval: Math.min(MAX_TIMEOUT_CHECK_INTERVAL_MS, limits.headersTimeoutMs),
     },
     app,
   );
@@ -63,12 +69,14 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   const error = clientErrorAnswer(err.code);
   const body = JSON.stringify(error.toBody());
   socket.end(
-    `HTTP/1.1 ${error.httpStatus} ${error.httpStatus === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus]}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `X-Timestamp: ${unixSeconds()}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 
 function clientErrorAnswer(code: string | undefined): TokenServerError {
-  return code === 'HPE_HEADER_OVERFLOW' ? apiErrors.headersTooLarge() : apiErrors.badRequest();
+  if (code === 'HPE_HEADER_OVERFLOW') return apiErrors.headersTooLarge();
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return apiErrors.requestTimeout();
+  return apiErrors.badRequest();
 }
