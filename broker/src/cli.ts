@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { brokerEndpoints, createLogger, ensureRunDir, loadConfigOrExit } from '@tokenserver/shared';
+import { brokerEndpoints, createLogger, ensureRunDir, loadConfigOrExit, onStopSignal } from '@tokenserver/shared';
 import { generateKeyPair } from '@tokenserver/shared/curve';
 import { createMetricsRegistry, serveMetrics } from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
@@ -52,8 +52,7 @@ async function runBroker(configPath?: string): Promise<void> {
       log.info('broker stopped');
       process.exit(0);
     };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    onStopSignal(shutdown);
   } catch (err) {
     releaseLock();
     process.stderr.write(`powerhose-broker: ${describeStartError(err as NodeJS.ErrnoException)}\n`);

@@ -24,5 +24,6 @@ export const FAULTS: readonly Fault[] = [
     ...(MYSQL_TEST_URL ? {} : { unavailable: 'TOKENSERVER_TEST_MYSQL_URL is not set' }),
   },
   { name: 'IdP outage', run: idpOutage },
-  { name: 'SIGTERM', run: stackSigterm },
+  { name: 'SIGTERM to tokenserver start', run: (durationS) => stackSigterm(durationS, 'tokenserver start') },
+  { name: 'SIGTERM to every process', run: (durationS) => stackSigterm(durationS, 'every process') },
 ];

@@ -10,9 +10,11 @@ export class RunningProcess {
   stderr = '';
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
+  /** `detached`: the child leads a new process group (its pid is the group id), as a service manager starts it. */
+  constructor(command: string, args: string[], env: NodeJS.ProcessEnv, options: { detached?: boolean } = {}) {
     this.child = spawn(command, args, {
       cwd: REPO_ROOT,
+      detached: options.detached ?? false,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,14 @@
 #!/usr/bin/env node
 // The web front alone (the Procfile's `web:` line; `tokenserver start` runs it next to the broker and workers).
 import { fileURLToPath } from 'node:url';
-import { brokerEndpoints, type Config, createLogger, loadConfigOrExit, loadtestWarning } from '@tokenserver/shared';
+import {
+  brokerEndpoints,
+  type Config,
+  createLogger,
+  loadConfigOrExit,
+  loadtestWarning,
+  onStopSignal,
+} from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { curveClientOptions } from '@tokenserver/shared/curve';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
@@ -75,8 +82,7 @@ async function runWeb(configPath?: string): Promise<void> {
     await prepared.store.close();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  onStopSignal(stop);
 }
 
 /** The web front never signs: whatever the config file says, token secrets are dropped from its memory. */
