@@ -93,7 +93,7 @@ export class TestStack {
     const workers = cluster.startSupervisor();
     const webEnv = withoutTokenSecrets(cluster.env);
     const web = new RunningProcess(process.execPath, [WEB_MAIN], webEnv);
-    await web.waitForOutput(/web listening/);
+    await web.waitForOutput(/web listening/, 30_000);
     const stack = new TestStack(
       cluster,
       database,
