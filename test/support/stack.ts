@@ -93,7 +93,6 @@ export class TestStack {
     const workers = cluster.startSupervisor();
     const webEnv = withoutTokenSecrets(cluster.env);
     const web = new RunningProcess(process.execPath, [WEB_MAIN], webEnv);
-    await web.waitForOutput(/web listening/, 30_000);
     const stack = new TestStack(
       cluster,
       database,
@@ -106,7 +105,14 @@ export class TestStack {
       web,
     );
     stack.broker = broker;
-    await stack.waitUntilHealthy();
+    try {
+      await web.waitForOutput(/web listening/, 30_000);
+      await stack.waitUntilHealthy();
+    } catch (err) {
+      // Otherwise the broker and workers would outlive the test run.
+      await stack.stop();
+      throw err;
+    }
     return stack;
   }
 
