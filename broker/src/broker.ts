@@ -46,6 +46,9 @@ export class Broker implements SchedulerSink {
   private traceJobs = false;
   private ticker: NodeJS.Timeout | undefined;
   private readonly zap: ZapHandler | undefined;
+  /** When a client (web front) last sent anything: they ping every heartbeat interval. */
+  private lastClientFrameAt = 0;
+  private stopping = false;
 
   constructor(
     private readonly config: BrokerConfig,
@@ -109,11 +112,18 @@ export class Broker implements SchedulerSink {
     return this.scheduler.counters;
   }
 
-  /** SIGTERM: answer new jobs BUSY, let in-flight jobs finish within the grace period, then close. */
+  /**
+   * SIGTERM: while clients are still connected (within the grace period) serve as usual, keeping even workers that
+   * say they are leaving: when the whole stack is signalled at once, the web front is still finishing requests
+   * that need jobs run. Then answer new jobs BUSY, let in-flight jobs finish, and close.
+   */
   async stop(graceMs = this.config.shutdown_grace_ms): Promise<void> {
-    this.scheduler.accepting = false;
+    this.stopping = true;
     const deadline = Date.now() + graceMs;
-    while (!this.scheduler.idle && Date.now() < deadline) await sleep(20);
+    while (this.clientsConnected() && Date.now() < deadline) await sleep(20);
+    this.scheduler.accepting = false;
+    const drainDeadline = Math.max(deadline, Date.now() + MIN_DRAIN_MS);
+    while (!this.scheduler.idle && Date.now() < drainDeadline) await sleep(20);
     if (!this.scheduler.idle) {
       this.log.warn(this.scheduler.stats(), 'grace period over: abandoning jobs still held');
       this.scheduler.abandonAll();
@@ -190,10 +200,15 @@ export class Broker implements SchedulerSink {
     }
   }
 
+  private clientsConnected(): boolean {
+    return Date.now() - this.lastClientFrameAt < this.config.heartbeat_interval_ms * this.config.heartbeat_liveness;
+  }
+
   private handleClient(peer: Buffer, frame: Buffer): void {
     const command = readCommand(frame);
+    const now = Date.now();
+    this.lastClientFrameAt = now;
     if (command === Command.Submit) {
-      const now = Date.now();
       const key = peer.toString('latin1');
       readJobs(frame, (id, deadline, kind, body) => this.scheduler.submit(peer, key, id, kind, deadline, body, now));
     } else if (command === Command.Ping) {
@@ -222,6 +237,8 @@ export class Broker implements SchedulerSink {
     } else if (command === Command.Pause) {
       this.scheduler.pause(key);
     } else if (command === Command.Disconnect) {
+      // Stopping: the broker disconnects every worker itself once its clients are done.
+      if (this.stopping) return;
       this.scheduler.leaving(key);
       this.log.info({ worker: peer.toString('hex') }, 'worker leaving');
     } else if (command !== Command.Heartbeat) {
@@ -249,6 +266,8 @@ export class Broker implements SchedulerSink {
 }
 
 const MAX_BATCH = 64;
+/** Jobs still in flight when the clients are gone get at least this long, even past the grace period. */
+const MIN_DRAIN_MS = 1000;
 const NO_SECURITY: SecurityConfig = {
   curve: false,
   broker_public_key: '',

@@ -4,6 +4,7 @@ import {
   createLogger,
   ensureRunDir,
   loadConfigOrExit,
+  onStopSignal,
   plaintextTransportWarning,
   warnLoudly,
 } from '@tokenserver/shared';
@@ -61,8 +62,7 @@ async function runBroker(configPath?: string): Promise<void> {
       log.info('broker stopped');
       process.exit(0);
     };
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
-    process.once('SIGINT', () => void shutdown('SIGINT'));
+    onStopSignal(shutdown);
   } catch (err) {
     releaseLock();
     process.stderr.write(`powerhose-broker: ${describeStartError(err as NodeJS.ErrnoException)}\n`);

@@ -15,3 +15,19 @@ export function loadConfigOrExit(cliPath?: string): LoadedConfig {
     throw err;
   }
 }
+
+/**
+ * Runs `stop` once, on the first SIGTERM or SIGINT; later ones are ignored instead of killing the process. When a
+ * whole process group is signalled (Ctrl-C, systemd), a child also gets a second SIGTERM from its parent: with
+ * `process.once` that one would end the drain half-way.
+ */
+export function onStopSignal(stop: (signal: NodeJS.Signals) => unknown): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    void stop(signal);
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}

@@ -48,6 +48,8 @@ export const WebSection = z
     retry_after_s: positiveInt.default(5),
     max_in_flight: positiveInt.default(128),
     presign_tokens: z.boolean().default(true),
+    max_body_bytes: z.number().int().nonnegative().default(16_384),
+    headers_timeout_ms: positiveInt.default(10_000),
   })
   .strict();
 

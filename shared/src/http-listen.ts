@@ -1,6 +1,9 @@
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
+
+/** Kept-alive connections still idle this long after close() starts are closed (see close()). */
+const IDLE_CLOSE_DELAY_MS = 200;
 
 export interface HttpListening {
   /** `http://host:port` (IPv6 hosts in brackets). */
@@ -25,12 +28,15 @@ export async function listenHttp(server: Server, port: number, host: string): Pr
     close: () =>
       new Promise<void>((resolve) => {
         // Kept-alive clients would otherwise go on being served: every answer from now on closes its connection.
-        server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+        server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
           if (!res.headersSent) res.setHeader('Connection', 'close');
           res.shouldKeepAlive = false;
         });
-        server.close(() => resolve());
-        server.closeIdleConnections();
+        // Stop accepting, but unlike http's close() do not drop idle kept-alive connections at once: a request
+        // already on its way over one would be reset unanswered. It is answered (and its connection closed); the
+        // connections that stay idle are closed a moment later.
+        NetServer.prototype.close.call(server, () => resolve());
+        setTimeout(() => server.closeIdleConnections(), IDLE_CLOSE_DELAY_MS).unref();
       }),
   };
 }

@@ -1,7 +1,7 @@
 // Everything here is free of zeromq, so job threads may import it: zeromq's addon blocks a
 // second thread while the process's sockets are open. Socket code lives in
 // '@tokenserver/shared/client' and '@tokenserver/shared/serial-sender'.
-export { EXIT_CONFIG, loadConfigOrExit } from './cli-support.js';
+export { EXIT_CONFIG, loadConfigOrExit, onStopSignal } from './cli-support.js';
 export * from './config.js';
 export * from './endpoints.js';
 export * from './errors.js';

@@ -13,7 +13,7 @@ describe('faults under load (short form of npm run test:faults)', function () {
   for (const fault of FAULTS) {
     it(`${fault.name}: every property holds`, async function () {
       if (fault.unavailable) this.skip();
-      const report = await fault.run(DURATION_S);
+      const report = await fault.run(DURATION_S, 'short');
       expect(report.violations, `${faultTable([report])}\n${report.notes.join('\n')}`).to.deep.equal([]);
       expect(report.sent).to.be.greaterThan(DURATION_S * 50);
     });

@@ -17,7 +17,7 @@ for (const fault of FAULTS) {
     continue;
   }
   process.stderr.write(`${fault.name}: ${durationS} s under load…\n`);
-  reports.push(await fault.run(durationS).catch((err: unknown) => crashed(fault.name, err)));
+  reports.push(await fault.run(durationS, 'full').catch((err: unknown) => crashed(fault.name, err)));
 }
 process.stdout.write(`${faultTable(reports)}\n\n`);
 for (const report of reports) {

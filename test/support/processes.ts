@@ -11,10 +11,20 @@ export class RunningProcess {
   stderr = '';
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  /** `input`, when given, is written to the process's stdin, which is then closed. */
-  constructor(command: string, args: string[], env: NodeJS.ProcessEnv, input?: string) {
+  /**
+   * `detached`: the child leads a new process group (its pid is the group id), as a service manager starts it.
+   * `input`, when given, is written to the process's stdin, which is then closed.
+   */
+  constructor(
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv,
+    options: { detached?: boolean; input?: string } = {},
+  ) {
+    const input = options.input;
     this.child = spawn(command, args, {
       cwd: REPO_ROOT,
+      detached: options.detached ?? false,
       env: { ...process.env, ...env },
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
@@ -67,7 +77,7 @@ export async function runToExit(
   env: NodeJS.ProcessEnv = {},
   input?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = new RunningProcess(command, args, env, input);
+  const proc = new RunningProcess(command, args, env, input === undefined ? {} : { input });
   const { code } = await proc.exit;
   return { code, stdout: proc.stdout, stderr: proc.stderr };
 }

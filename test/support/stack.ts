@@ -94,15 +94,6 @@ export class TestStack {
     const workers = cluster.startSupervisor();
     const webEnv = withoutTokenSecrets(cluster.env);
     const web = new RunningProcess(process.execPath, [WEB_MAIN], webEnv);
-    try {
-      await web.waitForOutput(/web listening/);
-    } catch (err) {
-      // A stack that did not start leaves nothing running behind the failed test.
-      await Promise.all([web.stop('SIGKILL'), workers.stop(), broker.stop('SIGKILL')]);
-      await Promise.all([idp.close(), jwks.close(), database.drop()]);
-      cluster.cleanup();
-      throw err;
-    }
     const stack = new TestStack(
       cluster,
       database,
@@ -115,7 +106,14 @@ export class TestStack {
       web,
     );
     stack.broker = broker;
-    await stack.waitUntilHealthy();
+    try {
+      await web.waitForOutput(/web listening/, 30_000);
+      await stack.waitUntilHealthy();
+    } catch (err) {
+      // Otherwise the broker and workers would outlive the test run.
+      await stack.stop();
+      throw err;
+    }
     return stack;
   }
 

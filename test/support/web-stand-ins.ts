@@ -25,7 +25,15 @@ export function standInUser(email: string) {
 }
 
 export const STAND_IN_CONFIG = {
-  web: { host: '127.0.0.1', port: 0, job_timeout_ms: 1000, retry_after_s: 3, max_in_flight: 2 },
+  web: {
+    host: '127.0.0.1',
+    port: 0,
+    job_timeout_ms: 1000,
+    retry_after_s: 3,
+    max_in_flight: 2,
+    max_body_bytes: 1024,
+    headers_timeout_ms: 10_000,
+  },
   browserid: { max_assertion_bytes: 16384, allowed_issuers: [], trusted_issuers: [] },
   oauth: { max_token_bytes: 8192, scope: 's', email_domain: 'api.accounts.firefox.com', jwks_url: 'https://x/v1/jwks' },
   assignment: { allow_new_users: true },

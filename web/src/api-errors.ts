@@ -136,6 +136,12 @@ export const apiErrors = {
   /** 431: the request headers exceed the server's limit. */
   headersTooLarge: () =>
     new TokenServerError(431, 'error', { location: 'header', name: '', description: 'Request headers too large' }),
+  /** 413: the request body exceeds `[web] max_body_bytes`. */
+  bodyTooLarge: () =>
+    new TokenServerError(413, 'error', { location: 'body', name: '', description: 'Request body too large' }),
+  /** 408: the request headers did not arrive within `[web] headers_timeout_ms`. */
+  requestTimeout: () =>
+    new TokenServerError(408, 'error', { location: 'header', name: '', description: 'Request timeout' }),
   /** 406: the client accepts no representation the server produces. */
   notAcceptable: () =>
     new TokenServerError(406, 'error', { location: 'header', name: 'Accept', description: 'Not acceptable' }),

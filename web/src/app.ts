@@ -3,6 +3,7 @@ import { type Config, type Logger, loadtestWarning } from '@tokenserver/shared';
 import { type Registry, renderMetrics } from '@tokenserver/shared/metrics';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { apiErrors } from './api-errors.js';
+import { withBodyLimit } from './body-limit.js';
 import type { Store } from './db/store.js';
 import { discoveryDocument } from './discovery.js';
 import { withFastTokenPath } from './fast-token-path.js';
@@ -114,5 +115,8 @@ export function createWebFront(deps: AppDeps): WebFront {
     if (typeof status === 'number' && status >= 400 && status < 500) sendError(res, apiErrors.badRequest());
     else answerInternalError(log, req, res, err);
   });
-  return { app, handler: withFastTokenPath(app as RequestListener, tokenHandler) };
+  return {
+    app,
+    handler: withBodyLimit(withFastTokenPath(app as RequestListener, tokenHandler), config.web.max_body_bytes),
+  };
 }

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 // The web front alone (the Procfile's `web:` line; `tokenserver start` runs it next to the broker and workers).
 import { fileURLToPath } from 'node:url';
-import { brokerEndpoints, createLogger, loadConfigOrExit, warnAboutUnsafeSettings } from '@tokenserver/shared';
+import {
+  brokerEndpoints,
+  createLogger,
+  loadConfigOrExit,
+  onStopSignal,
+  warnAboutUnsafeSettings,
+} from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { curveClientOptions } from '@tokenserver/shared/curve';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
@@ -72,8 +78,7 @@ async function runWeb(configPath?: string): Promise<void> {
     await prepared.store.close();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  onStopSignal(stop);
 }
 
 await program.parseAsync();

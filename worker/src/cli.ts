@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createLogger, EXIT_CONFIG, loadConfigOrExit } from '@tokenserver/shared';
+import { createLogger, EXIT_CONFIG, loadConfigOrExit, onStopSignal } from '@tokenserver/shared';
 import { createMetricsRegistry, serveMetrics } from '@tokenserver/shared/metrics';
 import { Command, InvalidArgumentError } from 'commander';
 import { Supervisor } from './supervisor.js';
@@ -64,8 +64,7 @@ async function runSupervisor(options: WorkerCliOptions): Promise<void> {
     await supervisor.stop();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  onStopSignal(stop);
 }
 
 await program.parseAsync();

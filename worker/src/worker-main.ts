@@ -1,5 +1,11 @@
 // Entry point of one worker process, forked by the supervisor (`powerhose-worker`).
-import { brokerEndpoints, createLogger, loadConfigOrExit, warnAboutUnsafeSettings } from '@tokenserver/shared';
+import {
+  brokerEndpoints,
+  createLogger,
+  loadConfigOrExit,
+  onStopSignal,
+  warnAboutUnsafeSettings,
+} from '@tokenserver/shared';
 import { loadTokenSecrets } from './tokens/secrets-source.js';
 import { WorkerProcess } from './worker-process.js';
 
@@ -55,8 +61,7 @@ async function stop(reason: string): Promise<void> {
   process.exit(0);
 }
 
-process.once('SIGTERM', () => void stop('SIGTERM'));
-process.once('SIGINT', () => void stop('SIGINT'));
+onStopSignal(stop);
 // The supervisor is gone (even kill -9): finish what we hold and leave.
 process.once('disconnect', () => void stop('supervisor gone'));
 await worker.start();

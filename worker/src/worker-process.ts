@@ -53,6 +53,8 @@ export class WorkerProcess {
   private readonly timers: NodeJS.Timeout[] = [];
   private lastHeardFromBroker = Date.now();
   private draining = false;
+  private lastJobsAt = 0;
+  private brokerDisconnected = false;
   private recycleRequested = false;
   private paused = false;
 
@@ -112,7 +114,7 @@ export class WorkerProcess {
     this.options.onDraining?.();
     this.sender.send(DISCONNECT);
     const deadline = Date.now() + graceMs;
-    while (this.executor.holding > 0 && Date.now() < deadline) await sleep(10);
+    while ((this.executor.holding > 0 || this.brokerStillSending()) && Date.now() < deadline) await sleep(10);
     await sleep(20); // let the last DONE frame leave
     for (const timer of this.timers) clearInterval(timer);
     await this.executor.close();
@@ -130,9 +132,20 @@ export class WorkerProcess {
     }
   }
 
+  /**
+   * A broker that is itself stopping keeps sending jobs to a draining worker (its web fronts are finishing
+   * requests): serve them until it says DISCONNECT or stops sending. Any other broker sends nothing after ours.
+   */
+  private brokerStillSending(): boolean {
+    return !this.brokerDisconnected && Date.now() - this.lastJobsAt < this.brokerExpiryMs;
+  }
+
   private handle(command: Command, frame: Buffer): void {
-    if (command === Command.Jobs) this.executor.run(frame);
-    else if (command === Command.Disconnect) {
+    if (command === Command.Jobs) {
+      this.lastJobsAt = Date.now();
+      this.executor.run(frame);
+    } else if (command === Command.Disconnect) {
+      this.brokerDisconnected = this.draining;
       // The broker does not know us (it restarted, or thought us dead): register again.
       if (!this.draining && !this.paused) this.sender.send(this.ready);
     } else if (command !== Command.Heartbeat) {

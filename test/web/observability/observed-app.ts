@@ -1,4 +1,4 @@
-import { createLogger, encodeJobBody, type Logger } from '@tokenserver/shared';
+import { type Config, createLogger, encodeJobBody, type Logger } from '@tokenserver/shared';
 import type { BrokerStatus } from '@tokenserver/shared/client';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
 import { createWebFront } from '../../../web/src/app.js';
@@ -49,7 +49,7 @@ export class ObservedApp {
     readonly logged: Array<Record<string, unknown>>,
   ) {}
 
-  static async start(): Promise<ObservedApp> {
+  static async start(config: Config = STAND_IN_CONFIG): Promise<ObservedApp> {
     const jobs = new StandInJobs();
     const store = { listServices: async () => [STAND_IN_SERVICE], getUser: async () => USER, ping: async () => {} };
     const logged: Array<Record<string, unknown>> = [];
@@ -60,19 +60,14 @@ export class ObservedApp {
     );
     const metrics = new WebMetrics(createMetricsRegistry(), jobs);
     const { handler } = createWebFront({
-      config: STAND_IN_CONFIG,
+      config,
       store: store as unknown as Store,
       jobs,
       log,
       version: { source: '', version: '1', commit: '', build: '' },
       metrics: metrics.registry,
     });
-    const server = await listen(
-      observeRequests(handler, { log, metrics }),
-      '127.0.0.1',
-      0,
-      httpLimits(STAND_IN_CONFIG),
-    );
+    const server = await listen(observeRequests(handler, { log, metrics }), '127.0.0.1', 0, httpLimits(config));
     return new ObservedApp(server, jobs, logged);
   }
 

@@ -1,4 +1,4 @@
-import { createLogger, ensureRunDir, loadConfigOrExit } from '@tokenserver/shared';
+import { createLogger, ensureRunDir, loadConfigOrExit, onStopSignal } from '@tokenserver/shared';
 import type { Command } from 'commander';
 import { Stack } from '../stack.js';
 
@@ -26,8 +26,7 @@ async function runStack(configPath: string | undefined, exampleNode: boolean): P
     log.error(exit, `${exit.role} exited unexpectedly; stopping the stack`);
     void shutdown('child exit', 1);
   });
-  process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
-  process.once('SIGINT', () => void shutdown('SIGINT', 0));
+  onStopSignal((signal) => shutdown(signal, 0));
   try {
     const url = await stack.start();
     log.info({ url, pids: stack.pids, workers: config.worker.processes }, 'stack ready');

@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, loadConfigOrExit, loadTokenSecrets, type NodeSecrets } from '@tokenserver/shared';
+import { createLogger, loadConfigOrExit, loadTokenSecrets, type NodeSecrets, onStopSignal } from '@tokenserver/shared';
 import { answerClientErrors } from '@tokenserver/shared/http-listen';
 import { Command } from 'commander';
 import { createExampleNodeApp, exampleNodeClientError } from './app.js';
@@ -77,8 +77,7 @@ async function runExampleNode(configPath?: string): Promise<void> {
     server.close(() => process.exit(0));
     server.closeAllConnections();
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  onStopSignal(stop);
 }
 
 function loadedSource(tokens: { secrets_file?: string; master_secret?: string }): string {
