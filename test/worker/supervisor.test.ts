@@ -51,6 +51,23 @@ describe('powerhose-worker supervisor', function () {
     );
   });
 
+  it('restarts a worker that had registered without backoff, however soon it is killed', async () => {
+    const supervisor = cluster.startSupervisor(['-n', '1']);
+    procs.push(supervisor);
+    await waitForWorkers(client, 1);
+    const killed: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const victim = await eventually(() => workerPids(supervisor).find((pid) => !killed.includes(pid)));
+      await eventually(() => client.brokerStatus().last?.liveWorkers === 1 && client.submit('echo', Buffer.from('x')));
+      process.kill(victim, 'SIGKILL');
+      killed.push(victim);
+    }
+    const restartLines = () => supervisor.logLines().filter((line) => line.msg === 'worker exited: restarting');
+    const restarts = await eventually(() => restartLines().length === 4 && restartLines());
+    expect(restarts.map((line) => line.workerPid)).to.deep.equal(killed);
+    expect(restarts.map((line) => line.restartInMs)).to.deep.equal([100, 100, 100, 100]);
+  });
+
   it('recycles a worker after --max-jobs, starting its replacement first, with no job lost', async () => {
     const supervisor = cluster.startSupervisor(['-n', '1', '--max-jobs', '50']);
     procs.push(supervisor);

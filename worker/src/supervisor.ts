@@ -19,6 +19,8 @@ export interface SupervisorOptions {
 interface Slot {
   child: ChildProcess | undefined;
   startedAt: number;
+  /** The child registered with the broker (sent `started`): its death is not a start-up crash loop. */
+  served: boolean;
   backoffMs: number;
   restartTimer: NodeJS.Timeout | undefined;
   /** The process being recycled: it serves until `child`, its replacement, has started. */
@@ -26,7 +28,7 @@ interface Slot {
 }
 
 const WORKER_MAIN = new URL('./worker-main.js', import.meta.url);
-/** A child that lived this long before crashing restarts without backoff: it was serving, not crash-looping. */
+/** A child that lived this long, or registered, before dying restarts without backoff: it was not crash-looping. */
 const STABLE_AFTER_MS = 2_000;
 const JITTER = 0.1;
 
@@ -67,6 +69,7 @@ export class Supervisor {
       const slot: Slot = {
         child: undefined,
         startedAt: 0,
+        served: false,
         backoffMs: this.options.restartBackoffMs,
         restartTimer: undefined,
       };
@@ -93,12 +96,14 @@ export class Supervisor {
     const child = fork(WORKER_MAIN, [], { env: this.childEnv(), stdio: 'inherit' });
     slot.child = child;
     slot.startedAt = Date.now();
+    slot.served = false;
     this.children.add(child);
     child.on('message', (message: { type?: string; keyFetchStats?: KeyFetchStats }) => {
       if (message?.type === 'stats' && message.keyFetchStats) this.childStats.set(child, message.keyFetchStats);
       if (this.stopping || slot.child !== child) return;
+      if (message?.type === 'started') slot.served = true;
       if (message?.type === 'recycle' && !slot.retiring) {
-        this.options.log.info({ pid: child.pid }, 'worker recycling: starting its replacement');
+        this.options.log.info({ workerPid: child.pid }, 'worker recycling: starting its replacement');
         this.counters.recycles++;
         slot.retiring = child;
         this.spawn(slot);
@@ -107,7 +112,7 @@ export class Supervisor {
         slot.retiring = undefined;
       } else if (message?.type === 'draining') {
         // Drained from outside (SIGTERM to this one process): replace it.
-        this.options.log.info({ pid: child.pid }, 'worker draining: starting its replacement');
+        this.options.log.info({ workerPid: child.pid }, 'worker draining: starting its replacement');
         this.spawn(slot);
       }
     });
@@ -121,8 +126,11 @@ export class Supervisor {
     if (slot.retiring === child) slot.retiring = undefined;
     if (this.stopping || slot.child !== child) return; // draining or replaced: nothing to do
     const livedMs = Date.now() - slot.startedAt;
-    slot.backoffMs = livedMs > STABLE_AFTER_MS ? this.options.restartBackoffMs : slot.backoffMs;
-    this.options.log.warn({ pid: child.pid, code, signal, restartInMs: slot.backoffMs }, 'worker exited: restarting');
+    if (slot.served || livedMs > STABLE_AFTER_MS) slot.backoffMs = this.options.restartBackoffMs;
+    this.options.log.warn(
+      { workerPid: child.pid, code, signal, restartInMs: slot.backoffMs },
+      'worker exited: restarting',
+    );
     slot.child = undefined;
     this.counters.restarts++;
     slot.restartTimer = setTimeout(() => this.spawn(slot), slot.backoffMs);
