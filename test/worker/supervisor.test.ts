@@ -51,7 +51,7 @@ describe('powerhose-worker supervisor', function () {
     );
   });
 
-  it('restarts a worker that had registered without backoff, however soon it is killed', async () => {
+  it('restarts a worker killed from outside without backoff, however soon it is killed', async () => {
     const supervisor = cluster.startSupervisor(['-n', '1']);
     procs.push(supervisor);
     await waitForWorkers(client, 1);

@@ -31,6 +31,8 @@ const WORKER_MAIN = new URL('./worker-main.js', import.meta.url);
 /** A child that lived this long, or registered, before dying restarts without backoff: it was not crash-looping. */
 const STABLE_AFTER_MS = 2_000;
 const JITTER = 0.1;
+/** An operator's or the OOM killer's signal, not a crash of the worker's own: restart without backoff. */
+const KILLED_FROM_OUTSIDE: ReadonlySet<string> = new Set(['SIGKILL', 'SIGTERM']);
 
 /**
  * Keeps N worker processes running: restarts crashed ones with exponential backoff, recycles
@@ -126,7 +128,9 @@ export class Supervisor {
     if (slot.retiring === child) slot.retiring = undefined;
     if (this.stopping || slot.child !== child) return; // draining or replaced: nothing to do
     const livedMs = Date.now() - slot.startedAt;
-    if (slot.served || livedMs > STABLE_AFTER_MS) slot.backoffMs = this.options.restartBackoffMs;
+    if (slot.served || livedMs > STABLE_AFTER_MS || KILLED_FROM_OUTSIDE.has(signal as string)) {
+      slot.backoffMs = this.options.restartBackoffMs;
+    }
     this.options.log.warn(
       { workerPid: child.pid, code, signal, restartInMs: slot.backoffMs },
       'worker exited: restarting',
