@@ -47,7 +47,6 @@ export const WebSection = z
     job_timeout_ms: positiveInt.default(5000),
     retry_after_s: positiveInt.default(5),
     max_in_flight: positiveInt.default(128),
-    presign_tokens: z.boolean().default(true),
     max_body_bytes: z.number().int().nonnegative().default(16_384),
     headers_timeout_ms: positiveInt.default(10_000),
   })

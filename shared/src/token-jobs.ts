@@ -15,24 +15,12 @@ export type TokenJobKind = (typeof TokenJob)[keyof typeof TokenJob];
 
 export interface VerifyBrowserIdRequest {
   assertion: string;
-  presign?: PresignRequest;
 }
 
 export interface VerifyOAuthRequest {
   token: string;
   /** The raw `X-KeyID` header, parsed by the worker. */
   keyId?: string;
-  presign?: PresignRequest;
-}
-
-/**
- * A token to sign together with the verification, if the credential proves `email`: the web front's guess from
- * the user row it read before verifying, so that an existing user costs one job instead of two. The worker takes
- * `fxaUid` and `deviceId` from the verified credential; the web front uses the token only when the account rules
- * leave the user as it guessed.
- */
-export interface PresignRequest extends Omit<SignTokenRequest, 'fxaUid' | 'deviceId'> {
-  email: string;
 }
 
 /** Who the credential proves the caller to be, with the account state it claims. */
@@ -49,7 +37,7 @@ export interface VerifiedIdentity {
 
 /** A verification's outcome. A rejected credential is a normal answer, not a failed job. */
 export type VerifyVerdict =
-  | { ok: true; identity: VerifiedIdentity; token?: SignTokenAnswer }
+  | { ok: true; identity: VerifiedIdentity }
   | { ok: false; status: VerifyFailureStatus; code: string; message: string };
 
 export type VerifyFailureStatus = 'invalid-credentials' | 'invalid-timestamp' | 'invalid-generation' | 'unavailable';

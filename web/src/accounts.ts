@@ -43,12 +43,10 @@ export async function resolveUser(
   email: string,
   claims: AccountClaims,
   policy: AccountPolicy,
-  /** The row of `email` (null: none) as read moments ago, saving the first read; later attempts read again. */
-  known?: UserRecord | null,
 ): Promise<AssignedUser> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await resolveOnce(store, service, email, claims, policy, attempt === 1 ? known : undefined);
+      return await resolveOnce(store, service, email, claims, policy);
     } catch (err) {
       if (!(err instanceof UserChangedError) || attempt >= MAX_ATTEMPTS) throw err;
     }
@@ -61,9 +59,8 @@ async function resolveOnce(
   email: string,
   claims: AccountClaims,
   policy: AccountPolicy,
-  known: UserRecord | null | undefined,
 ): Promise<AssignedUser> {
-  let user = known === undefined ? await store.getUser(service, email) : known;
+  let user = await store.getUser(service, email);
   if (!user) {
     if (!policy.allowNewUsers) throw apiErrors.newUsersDisabled();
     user = await store.allocateUser(service, email, {

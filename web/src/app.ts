@@ -61,8 +61,6 @@ export function createWebFront(deps: AppDeps): WebFront {
     maxInFlight: config.web.max_in_flight,
     allowNewUsers: config.assignment.allow_new_users,
     maxCredentialBytes: { browserid: config.browserid.max_assertion_bytes, bearer: config.oauth.max_token_bytes },
-    oauthEmailDomain: config.oauth.email_domain,
-    presignTokens: config.web.presign_tokens,
   });
   app.get(TOKEN_PATH, (req: Request, res: Response) =>
     tokenHandler(req, res, {

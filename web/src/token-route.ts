@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
+  formatFxaKid,
   type Logger,
   PowerhoseError,
-  type PresignRequest,
-  type SignTokenAnswer,
   type VerifiedIdentity,
   type VerifyVerdict,
 } from '@tokenserver/shared';
@@ -12,7 +11,6 @@ import { type AccountClaims, type AssignedUser, apiEndpoint, apiErrorForStoreErr
 import { apiErrors, TokenServerError } from './api-errors.js';
 import type { ServiceRecord, Store } from './db/store.js';
 import { RequestRecord, requestRecordOf } from './observability/request-record.js';
-import { type Credential, presignFor, presignMatches, tokenTarget } from './presign.js';
 import { sendError, sendJson } from './responses.js';
 import type { ServiceCatalogue } from './service-catalogue.js';
 import { apiErrorForJobError, apiErrorForVerdict, MalformedAnswerError, type TokenJobs } from './token-jobs-client.js';
@@ -31,13 +29,11 @@ export interface TokenRouteDeps {
   allowNewUsers: boolean;
   /** Longest credential sent to a worker per scheme; longer ones are rejected here without a job. */
   maxCredentialBytes: { browserid: number; bearer: number };
-  /** `[oauth] email_domain`: an OAuth user is `<sub>@<domain>`. */
-  oauthEmailDomain: string;
-  /** `[web] presign_tokens`: ask the verify job for an existing user's token too (one job instead of two). */
-  presignTokens: boolean;
 }
 
 const CLIENT_STATE = /^[a-zA-Z0-9._-]{1,32}$/;
+
+type Credential = { scheme: 'browserid'; assertion: string } | { scheme: 'bearer'; token: string };
 
 /** What the token route reads from the URL; the HTTP layer (fast path or Express) extracts it. */
 export interface TokenTarget {
@@ -61,39 +57,21 @@ export function tokenRoute(deps: TokenRouteDeps): TokenHandler {
       record.endStage('db');
       const clientStateHeader = readClientState(req.headers);
       const credential = readAuthorization(req.headers, deps.maxCredentialBytes);
-      const duration = requestedDuration(target.duration);
       record.startStage();
-      const presign = deps.presignTokens
-        ? await presignFor(deps.store, service.name, credential, deps.oauthEmailDomain, duration)
-        : undefined;
-      record.endStage('db');
-      record.startStage();
-      const verdict = await verify(deps.jobs, credential, req.headers, presign?.request);
+      const verdict = await verify(deps.jobs, credential, req.headers);
       record.endStage('verify');
       if (!verdict.ok) throw apiErrorForVerdict(verdict, deps.retryAfterS);
       const identity = verdict.identity;
       const claims = accountClaims(credential, identity, clientStateHeader);
       record.startStage();
-      const known = presign?.email === identity.email ? presign.user : undefined;
-      const user = await resolveUser(
-        deps.store,
-        service.name,
-        identity.email,
-        claims,
-        { allowNewUsers: deps.allowNewUsers },
-        known,
-      );
+      const user = await resolveUser(deps.store, service.name, identity.email, claims, {
+        allowNewUsers: deps.allowNewUsers,
+      });
       record.endStage('db');
-      if (!service.pattern) throw apiErrors.unknownEndpointPattern(service.name, deps.retryAfterS);
-      let token = presign?.request && presignMatches(presign.request, user) ? verdict.token : undefined;
-      record.presigned = token !== undefined;
-      if (!token) {
-        record.startStage();
-        token = await signToken(deps, user, identity, duration);
-        record.endStage('sign');
-      }
-      record.hashedFxaUid = token.hashedFxaUid;
-      sendJson(res, 200, tokenAnswer(service, user, token));
+      record.startStage();
+      const answer = await tokenAnswer(deps, service, user, identity, target.duration, record);
+      record.endStage('sign');
+      sendJson(res, 200, answer);
     } catch (err) {
       answerFailure(deps, req, res, err, record);
     } finally {
@@ -128,22 +106,10 @@ function readAuthorization(headers: IncomingHttpHeaders, maxBytes: TokenRouteDep
   return scheme === 'browserid' ? { scheme, assertion: value } : { scheme, token: value };
 }
 
-function verify(
-  jobs: TokenJobs,
-  credential: Credential,
-  headers: IncomingHttpHeaders,
-  presign: PresignRequest | undefined,
-): Promise<VerifyVerdict> {
-  const withPresign = presign === undefined ? {} : { presign };
-  if (credential.scheme === 'browserid')
-    return jobs.verifyBrowserId({ assertion: credential.assertion, ...withPresign });
+function verify(jobs: TokenJobs, credential: Credential, headers: IncomingHttpHeaders): Promise<VerifyVerdict> {
+  if (credential.scheme === 'browserid') return jobs.verifyBrowserId({ assertion: credential.assertion });
   const keyId = headerValue(headers, 'x-keyid');
-  return jobs.verifyOAuth({ token: credential.token, ...(keyId === undefined ? {} : { keyId }), ...withPresign });
-}
-
-/** `?duration=` as sent, when it is short enough to be a number of seconds; the worker decides whether it applies. */
-function requestedDuration(duration: unknown): string | undefined {
-  return typeof duration === 'string' && duration.length <= 20 ? duration : undefined;
+  return jobs.verifyOAuth(keyId === undefined ? { token: credential.token } : { token: credential.token, keyId });
 }
 
 /**
@@ -165,20 +131,24 @@ function accountClaims(
   return { generation: identity.generation ?? 0, keysChangedAt: identity.keysChangedAt ?? 0, clientState };
 }
 
-function signToken(
+async function tokenAnswer(
   deps: TokenRouteDeps,
+  service: ServiceRecord,
   user: AssignedUser,
   identity: VerifiedIdentity,
-  duration: string | undefined,
-): Promise<SignTokenAnswer> {
-  return deps.jobs.signToken({
-    ...tokenTarget(user, duration),
+  duration: unknown,
+  record: RequestRecord,
+): Promise<string> {
+  if (!service.pattern) throw apiErrors.unknownEndpointPattern(service.name, deps.retryAfterS);
+  const token = await deps.jobs.signToken({
+    uid: user.uid,
+    node: user.nodeUrl,
     fxaUid: identity.fxaUid,
+    fxaKid: formatFxaKid(user.keysChangedAt || user.generation, user.clientState),
     ...(identity.deviceId === undefined ? {} : { deviceId: identity.deviceId }),
+    ...(typeof duration === 'string' && duration.length <= 20 ? { requestedDuration: duration } : {}),
   });
-}
-
-function tokenAnswer(service: ServiceRecord, user: AssignedUser, token: SignTokenAnswer): string {
+  record.hashedFxaUid = token.hashedFxaUid;
   return JSON.stringify({
     id: token.id,
     key: token.key,

@@ -67,7 +67,6 @@ function finishRequest(
       verifyMs: roundOrUndefined(record.verifyMs),
       dbMs: roundOrUndefined(record.dbMs),
       signMs: roundOrUndefined(record.signMs),
-      presigned: record.presigned,
       hashedFxaUid: record.hashedFxaUid,
       agent: agent === undefined || agent.length <= MAX_USER_AGENT ? agent : agent.slice(0, MAX_USER_AGENT),
     },

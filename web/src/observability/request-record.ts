@@ -13,8 +13,6 @@ export class RequestRecord {
   errorStatus: string | undefined = undefined;
   /** The job error code (ERR_BROKER_BUSY, …) behind an error answer. */
   jobError: string | undefined = undefined;
-  /** The token came with the verification (no sign job): see presign.ts. */
-  presigned: boolean | undefined = undefined;
   /** Keyed hash of the FxA uid, as the sign job returns it; the only user identifier ever logged. */
   hashedFxaUid: string | undefined = undefined;
   private stageStartedAt = 0;

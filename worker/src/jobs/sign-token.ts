@@ -1,5 +1,12 @@
-import { encodeJobBody, type SignTokenRequest } from '@tokenserver/shared';
-import { configuredSigner, signTokenAnswer } from '../tokens/configured-signer.js';
+import {
+  type Config,
+  createLogger,
+  encodeJobBody,
+  type SignTokenAnswer,
+  type SignTokenRequest,
+} from '@tokenserver/shared';
+import { loadTokenSecrets } from '../tokens/secrets-source.js';
+import { TokenSigner } from '../tokens/sign.js';
 import { type JobHandler, parseJsonBody } from './job-handler.js';
 
 /** Signs a tokenlib token for a user on a node; the secrets exist only in worker processes. */
@@ -7,10 +14,35 @@ export const signTokenJob: JobHandler = {
   kind: 'sign-token',
   inline: true,
   create(config) {
-    const signer = configuredSigner(config);
-    return (body) => encodeJobBody(signTokenAnswer(signer, parseJsonBody<SignTokenRequest>(body, isSignRequest)));
+    // The supervisor created any generated secret before starting this process.
+    const secrets = loadTokenSecrets(config.tokens, config.broker.run_dir, {
+      create: false,
+      onSecretsFileError: secretsFileErrorLogger(config),
+    });
+    const signer = new TokenSigner({
+      secrets: secrets.nodeSecrets,
+      metrics: secrets.metricsSecret,
+      durationS: config.tokens.duration,
+    });
+    return (body) => {
+      const request = parseJsonBody<SignTokenRequest>(body, isSignRequest);
+      const token = signer.sign(request);
+      const answer: SignTokenAnswer = {
+        id: token.id,
+        key: token.key,
+        duration: token.duration,
+        hashedFxaUid: token.hashedFxaUid,
+      };
+      return encodeJobBody(answer);
+    };
   },
 };
+
+/** A rotated secrets file that cannot be read keeps the previous secrets in use: say so. */
+function secretsFileErrorLogger(config: Config): (error: Error) => void {
+  return (error) =>
+    createLogger('worker', config).error({ err: error.message }, 'secrets_file changed but cannot be used');
+}
 
 function isSignRequest(v: Record<string, unknown>): boolean {
   return (
@@ -19,24 +51,6 @@ function isSignRequest(v: Record<string, unknown>): boolean {
     typeof v.fxaUid === 'string' &&
     typeof v.fxaKid === 'string' &&
     (v.deviceId === undefined || typeof v.deviceId === 'string') &&
-    isRequestedDuration(v.requestedDuration)
+    (v.requestedDuration === undefined || typeof v.requestedDuration === 'string')
   );
-}
-
-/** A verify job's `presign` field: absent, or what a sign request holds besides the verified identity. */
-export function isPresign(value: unknown): boolean {
-  if (value === undefined) return true;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.email === 'string' &&
-    Number.isSafeInteger(v.uid) &&
-    typeof v.node === 'string' &&
-    typeof v.fxaKid === 'string' &&
-    isRequestedDuration(v.requestedDuration)
-  );
-}
-
-function isRequestedDuration(value: unknown): boolean {
-  return value === undefined || typeof value === 'string';
 }

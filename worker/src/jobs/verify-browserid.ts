@@ -1,9 +1,7 @@
 import { browserIdRsaPublicKey, loadOrCreateLoadtestKey, type VerifyBrowserIdRequest } from '@tokenserver/shared';
 import { importBrowserIdKey } from '../auth/browserid/keys.js';
 import { BrowserIdVerifier } from '../auth/browserid/verify.js';
-import { configuredSigner } from '../tokens/configured-signer.js';
 import { type JobHandler, parseJsonBody } from './job-handler.js';
-import { isPresign } from './sign-token.js';
 import { verdictOf } from './verdict.js';
 
 /** Verifies a BrowserID backed assertion (fetching the issuer's key when not cached). */
@@ -17,28 +15,19 @@ export const verifyBrowserIdJob: JobHandler = {
       ? importBrowserIdKey(browserIdRsaPublicKey(loadOrCreateLoadtestKey(config.broker.run_dir, 'browserid').publicJwk))
       : undefined;
     const verifier = BrowserIdVerifier.fromConfig(config.browserid, { loadtestKey, stats: keyFetchStats });
-    // Made on the first presign, so that a thread that only verifies needs no token secret.
-    const signer = () => configuredSigner(config);
     return (body) => {
-      const request = parseJsonBody<VerifyBrowserIdRequest>(
-        body,
-        (v) => typeof v.assertion === 'string' && isPresign(v.presign),
-      );
-      return verdictOf(
-        async () => {
-          const identity = await verifier.verify(request.assertion);
-          const claims = identity.idpClaims;
-          return {
-            email: identity.email,
-            fxaUid: identity.fxaUid,
-            generation: claims.generation,
-            keysChangedAt: claims.keysChangedAt,
-            deviceId: claims.deviceId,
-          };
-        },
-        signer,
-        request.presign,
-      );
+      const request = parseJsonBody<VerifyBrowserIdRequest>(body, (v) => typeof v.assertion === 'string');
+      return verdictOf(async () => {
+        const identity = await verifier.verify(request.assertion);
+        const claims = identity.idpClaims;
+        return {
+          email: identity.email,
+          fxaUid: identity.fxaUid,
+          generation: claims.generation,
+          keysChangedAt: claims.keysChangedAt,
+          deviceId: claims.deviceId,
+        };
+      });
     };
   },
 };

@@ -1,8 +1,6 @@
 import { loadOrCreateLoadtestKey, type VerifyOAuthRequest } from '@tokenserver/shared';
 import { OAuthVerifier, parseKeyId } from '../auth/oauth.js';
-import { configuredSigner } from '../tokens/configured-signer.js';
 import { type JobHandler, parseJsonBody } from './job-handler.js';
-import { isPresign } from './sign-token.js';
 import { verdictOf } from './verdict.js';
 
 /** Verifies an OAuth access token (JWT) and parses the X-KeyID that comes with it. */
@@ -14,29 +12,22 @@ export const verifyOAuthJob: JobHandler = {
       ? loadOrCreateLoadtestKey(config.broker.run_dir, 'oauth')
       : undefined;
     const verifier = OAuthVerifier.fromConfig(config.oauth, { loadtestKey, stats: keyFetchStats });
-    // Made on the first presign, so that a thread that only verifies needs no token secret.
-    const signer = () => configuredSigner(config);
     return (body) => {
       const request = parseJsonBody<VerifyOAuthRequest>(
         body,
-        (v) =>
-          typeof v.token === 'string' && (v.keyId === undefined || typeof v.keyId === 'string') && isPresign(v.presign),
+        (v) => typeof v.token === 'string' && (v.keyId === undefined || typeof v.keyId === 'string'),
       );
-      return verdictOf(
-        async () => {
-          const keyId = request.keyId === undefined ? undefined : parseKeyId(request.keyId);
-          const identity = await verifier.verify(request.token);
-          return {
-            email: identity.email,
-            fxaUid: identity.fxaUid,
-            generation: identity.idpClaims.generation,
-            keysChangedAt: keyId?.keysChangedAt,
-            clientState: keyId?.clientState,
-          };
-        },
-        signer,
-        request.presign,
-      );
+      return verdictOf(async () => {
+        const keyId = request.keyId === undefined ? undefined : parseKeyId(request.keyId);
+        const identity = await verifier.verify(request.token);
+        return {
+          email: identity.email,
+          fxaUid: identity.fxaUid,
+          generation: identity.idpClaims.generation,
+          keysChangedAt: keyId?.keysChangedAt,
+          clientState: keyId?.clientState,
+        };
+      });
     };
   },
 };
