@@ -42,8 +42,8 @@ export class Broker implements SchedulerSink {
   private readonly dirtyWorkers: Outgoing<JobBatch>[] = [];
   private readonly dirtyClients: Outgoing<ResultBatch>[] = [];
   private flushScheduled = false;
-  /** Whether per-job debug lines are wanted: read once per incoming message, not once per job. */
-  private traceJobs = false;
+  /** Whether per-job debug lines are wanted (the level is fixed for the process's life). */
+  private readonly traceJobs: boolean;
   private ticker: NodeJS.Timeout | undefined;
   private readonly zap: ZapHandler | undefined;
   /** When a client (web front) last sent anything: they ping every heartbeat interval. */
@@ -56,6 +56,7 @@ export class Broker implements SchedulerSink {
     private readonly log: Logger,
     security: SecurityConfig = NO_SECURITY,
   ) {
+    this.traceJobs = log.isLevelEnabled('debug');
     const common = {
       linger: 0,
       mandatory: true,
@@ -189,7 +190,6 @@ export class Broker implements SchedulerSink {
   /** One receive loop per socket: each message is handled synchronously; a malformed one is logged and dropped. */
   private async receive(socket: Router, side: 'client' | 'worker', handle: (peer: Buffer, frame: Buffer) => void) {
     for await (const [peer, frame, extra] of socket) {
-      this.traceJobs = this.log.isLevelEnabled('debug');
       try {
         if (!frame || extra) throw new ProtocolError('expected exactly one frame after the routing id');
         handle(peer as Buffer, frame as Buffer);
@@ -247,7 +247,6 @@ export class Broker implements SchedulerSink {
   }
 
   private tick(): void {
-    this.traceJobs = this.log.isLevelEnabled('debug');
     const now = Date.now();
     for (const key of this.scheduler.expire(now)) {
       this.log.warn(

@@ -14,8 +14,8 @@ export class JobRunners {
   private flushScheduled = false;
   private running = 0;
   private finished = 0;
-  /** Whether per-job debug lines are wanted: read once per batch, not once per job. */
-  private traceJobs: boolean;
+  /** Whether per-job debug lines are wanted (the level is fixed for the process's life). */
+  private readonly traceJobs: boolean;
 
   /** `sendDone` gets each DONE frame; `log` a line keyed by job id for each failed job (and each job at debug). */
   constructor(
@@ -61,7 +61,6 @@ export class JobRunners {
   /** Sends the results collected so far as one DONE frame. */
   readonly flush = (): void => {
     this.flushScheduled = false;
-    this.traceJobs = this.log.isLevelEnabled('debug');
     if (this.results.length > 0) this.sendDone(this.results.take(Command.Done));
   };
 
