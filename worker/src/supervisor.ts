@@ -19,8 +19,6 @@ export interface SupervisorOptions {
 interface Slot {
   child: ChildProcess | undefined;
   startedAt: number;
-  /** The child registered with the broker (sent `started`): its death is not a start-up crash loop. */
-  served: boolean;
   backoffMs: number;
   restartTimer: NodeJS.Timeout | undefined;
   /** The process being recycled: it serves until `child`, its replacement, has started. */
@@ -28,7 +26,7 @@ interface Slot {
 }
 
 const WORKER_MAIN = new URL('./worker-main.js', import.meta.url);
-/** A child that lived this long, or registered, before dying restarts without backoff: it was not crash-looping. */
+/** A child that lived this long before dying restarts without backoff: it was not crash-looping. */
 const STABLE_AFTER_MS = 2_000;
 const JITTER = 0.1;
 /** An operator's or the OOM killer's signal, not a crash of the worker's own: restart without backoff. */
@@ -71,7 +69,6 @@ export class Supervisor {
       const slot: Slot = {
         child: undefined,
         startedAt: 0,
-        served: false,
         backoffMs: this.options.restartBackoffMs,
         restartTimer: undefined,
       };
@@ -98,12 +95,10 @@ export class Supervisor {
     const child = fork(WORKER_MAIN, [], { env: this.childEnv(), stdio: 'inherit' });
     slot.child = child;
     slot.startedAt = Date.now();
-    slot.served = false;
     this.children.add(child);
     child.on('message', (message: { type?: string; keyFetchStats?: KeyFetchStats }) => {
       if (message?.type === 'stats' && message.keyFetchStats) this.childStats.set(child, message.keyFetchStats);
       if (this.stopping || slot.child !== child) return;
-      if (message?.type === 'started') slot.served = true;
       if (message?.type === 'recycle' && !slot.retiring) {
         this.options.log.info({ workerPid: child.pid }, 'worker recycling: starting its replacement');
         this.counters.recycles++;
@@ -128,7 +123,7 @@ export class Supervisor {
     if (slot.retiring === child) slot.retiring = undefined;
     if (this.stopping || slot.child !== child) return; // draining or replaced: nothing to do
     const livedMs = Date.now() - slot.startedAt;
-    if (slot.served || livedMs > STABLE_AFTER_MS || KILLED_FROM_OUTSIDE.has(signal as string)) {
+    if (livedMs > STABLE_AFTER_MS || KILLED_FROM_OUTSIDE.has(signal as string)) {
       slot.backoffMs = this.options.restartBackoffMs;
     }
     this.options.log.warn(

@@ -1,6 +1,7 @@
 import { ensureRunDir, loadConfigOrExit } from '@tokenserver/shared';
 import { type Command, InvalidArgumentError } from 'commander';
 import { devAccessToken, devJwks, devOAuthKey } from '../dev-oauth.js';
+import { wholeNumber } from './arguments.js';
 
 /** `tokenserver dev …`: local credentials for trying the stack; see dev-oauth.ts for why they are safe. */
 export function registerDevCommands(program: Command): void {
@@ -40,9 +41,4 @@ function fxaUid(value: string): string {
   if (!/^[A-Za-z0-9._-]{1,255}$/.test(value))
     throw new InvalidArgumentError('expected letters, digits, ".", "_" or "-"');
   return value;
-}
-
-function wholeNumber(value: string): number {
-  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('expected a whole number');
-  return Number(value);
 }
