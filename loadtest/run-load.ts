@@ -62,8 +62,8 @@ export interface LoadOptions {
   progress?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Stops the run early (e.g. on Ctrl-C); the result covers what was sent. */
   signal?: AbortSignal;
-  /** Called once the warm-up is over, just before the first measured request. */
-  onRunStart?: () => void;
+  /** Called once the warm-up is over and awaited before the first measured request (e.g. to reset a gauge). */
+  onRunStart?: () => void | Promise<void>;
   /** Called with every answer of the measured run, for harnesses that judge answers by when they happened. */
   onAnswer?: (answer: TimedAnswer) => void;
 }
@@ -122,12 +122,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     const recorder = new RunRecorder();
     let newUsers = 0;
 
+    await options.onRunStart?.();
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     const cpuBefore = process.cpuUsage();
     const wallBefore = performance.now();
     pool.startRun();
-    options.onRunStart?.();
     const control = drive<PlannedRequest>(
       http,
       {
