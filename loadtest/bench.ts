@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { freePort } from './free-port.js';
+import { LatencyHistogram } from './histogram.js';
 import type { LoadResult } from './result.js';
-import { runLoad } from './run-load.js';
+import { runLoad, type TimedAnswer } from './run-load.js';
 import type { ScenarioName } from './scenarios.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -147,7 +148,11 @@ async function webLagP99Ms(url: string): Promise<number> {
   return worst;
 }
 
-async function measure(running: Running, testCase: Case, options: { rate?: number; connections?: number } = {}) {
+async function measure(
+  running: Running,
+  testCase: Case,
+  options: { rate?: number; connections?: number; onAnswer?: (answer: TimedAnswer) => void } = {},
+) {
   const result: LoadResult = await runLoad({
     url: running.url,
     scenario: testCase.scenario,
@@ -157,6 +162,7 @@ async function measure(running: Running, testCase: Case, options: { rate?: numbe
     durationS: DURATION_S,
     connections: options.connections ?? CONNECTIONS,
     ...(options.rate ? { rate: options.rate } : {}),
+    ...(options.onAnswer ? { onAnswer: options.onAnswer } : {}),
     users: 2000,
     // The lag figure covers the measured run only, not the creation of the existing users before it.
     onRunStart: async () => {
@@ -209,27 +215,66 @@ for (const testCase of CASES.filter((c) => c.name.includes(ONLY))) {
   );
 }
 
+/** Things a reader must not miss, printed after the tables. */
+const alerts: string[] = [];
+
+/**
+ * The 503s of the overload run: the excess must be turned away quickly with 503 + Retry-After, so count them, count
+ * those without a usable Retry-After (a positive whole number of seconds), and time them apart from the 200s.
+ */
+class Rejections {
+  count = 0;
+  withoutRetryAfter = 0;
+  readonly latency = new LatencyHistogram();
+
+  readonly record = (answer: TimedAnswer): void => {
+    if (answer.status !== 503) return;
+    this.count++;
+    const retryAfter = answer.retryAfter ?? '';
+    if (!/^[0-9]+$/.test(retryAfter) || Number(retryAfter) === 0) this.withoutRetryAfter++;
+    this.latency.record(answer.answeredAt - answer.sentAt);
+  };
+
+  summary() {
+    const { p50, p99 } = this.latency.summary();
+    return { count: this.count, withoutRetryAfter: this.withoutRetryAfter, p50Ms: p50, p99Ms: p99 };
+  }
+}
+
 // Overload: the brokered stack at twice its saturating rate, with many more connections than it can serve.
 async function overloadRow(): Promise<string> {
   const overloadCase = CASES[0] as Case;
   const running = await start('brokered', overloadCase);
   try {
     const peak = (await measure(running, overloadCase)).measured;
-    const { measured, result } = await measure(running, overloadCase, {
+    const rejections = new Rejections();
+    const { measured } = await measure(running, overloadCase, {
       rate: Math.round(peak.tokensPerSecond * 2),
       connections: OVERLOAD_CONNECTIONS,
+      onAnswer: rejections.record,
     });
-    json.overload = { peak, overloaded: measured };
-    const rejected = result.totals.byStatus['503'] ?? 0;
+    const rejected = rejections.summary();
+    json.overload = { peak, overloaded: measured, rejected };
+    if (rejected.count === 0) {
+      alerts.push('OVERLOAD: not a single 503: the excess was not turned away (queued, or never offered)');
+    }
+    if (rejected.withoutRetryAfter > 0) {
+      alerts.push(
+        `OVERLOAD: ${rejected.withoutRetryAfter} of ${rejected.count} 503s had no valid Retry-After (a positive whole number of seconds)`,
+      );
+    }
+    const rejectedLatency =
+      rejected.count === 0 ? '–' : `${rejected.p50Ms.toFixed(1)} / ${rejected.p99Ms.toFixed(1)} ms`;
     return (
       `| ${Math.round(peak.tokensPerSecond)} | ${Math.round(peak.tokensPerSecond * 2)} | ${Math.round(measured.tokensPerSecond)} | ` +
-      `**${(measured.tokensPerSecond / peak.tokensPerSecond).toFixed(2)}** | ${rejected} | ${measured.p50Ms.toFixed(1)} / ${measured.p99Ms.toFixed(1)} ms | ${measured.lagP99Ms.toFixed(1)} ms |`
+      `**${(measured.tokensPerSecond / peak.tokensPerSecond).toFixed(2)}** | ${rejected.count} | ${measured.p50Ms.toFixed(1)} / ${measured.p99Ms.toFixed(1)} ms | ${measured.lagP99Ms.toFixed(1)} ms | ` +
+      `${rejectedLatency} | ${rejected.withoutRetryAfter} |`
     );
   } finally {
     await running.stop();
   }
 }
-const overload = OVERLOAD ? await overloadRow() : '| skipped (--no-overload) | | | | | | |';
+const overload = OVERLOAD ? await overloadRow() : '| skipped (--no-overload) | | | | | | | | |';
 
 console.log(`\nnpm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}\n`);
 console.log(
@@ -237,9 +282,12 @@ console.log(
 );
 console.log('|---|---|---|---|---|');
 for (const row of rows) console.log(row);
-console.log('\n| peak tokens/s | offered rate | served tokens/s | served / peak | 503s | p50 / p99 | web lag p99 |');
-console.log('|---|---|---|---|---|---|---|');
+console.log(
+  '\n| peak tokens/s | offered rate | served tokens/s | served / peak | 503s | p50 / p99 | web lag p99 | 503 p50 / p99 | 503s without Retry-After |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|');
 console.log(overload);
+for (const alert of alerts) console.log(`\n!!! ${alert} !!!`);
 mkdirSync(join(ROOT, 'loadtest/results'), { recursive: true });
 writeFileSync(join(ROOT, 'loadtest/results/bench.json'), `${JSON.stringify(json, null, 2)}\n`);
 process.exit(0);
