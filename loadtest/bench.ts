@@ -48,6 +48,8 @@ interface Measured {
   lagP99Ms: number;
   statuses: Record<string, number>;
   unexpected: number;
+  /** The load generator's CPU over the run, in cores (near 1: it may have limited the rate). */
+  generatorCpu: number;
 }
 
 /** A running design under test: its URL, its run directory, and how to stop it. */
@@ -148,11 +150,16 @@ async function webLagP99Ms(url: string): Promise<number> {
   return worst;
 }
 
+/** runLoad's warnings (e.g. the generator near saturation), each with its run, printed after the tables. */
+const runWarnings: string[] = [];
+
+/** One run of runLoad against `running`; `label` names it on stderr and in the warnings. */
 async function measure(
   running: Running,
   testCase: Case,
+  label: string,
   options: { rate?: number; connections?: number; onAnswer?: (answer: TimedAnswer) => void } = {},
-) {
+): Promise<Measured> {
   const result: LoadResult = await runLoad({
     url: running.url,
     scenario: testCase.scenario,
@@ -178,8 +185,11 @@ async function measure(
     lagP99Ms,
     statuses: result.totals.byStatus,
     unexpected: result.totals.unexpected,
+    generatorCpu: Number((result.generator.cpuPercent / 100).toFixed(3)),
   };
-  return { measured, result };
+  process.stderr.write(`${label}: ${JSON.stringify(measured)}\n`);
+  for (const warning of result.warnings) runWarnings.push(`${label}: ${warning}`);
+  return measured;
 }
 
 const CASES: Case[] = [
@@ -200,11 +210,10 @@ for (const testCase of CASES.filter((c) => c.name.includes(ONLY))) {
   for (const design of ['baseline', 'brokered'] as Design[]) {
     const running = await start(design, testCase);
     try {
-      results[design] = (await measure(running, testCase)).measured;
+      results[design] = await measure(running, testCase, `${testCase.name} / ${design}`);
     } finally {
       await running.stop();
     }
-    process.stderr.write(`${testCase.name} / ${design}: ${JSON.stringify(results[design])}\n`);
   }
   json[testCase.name] = results;
   const { baseline, brokered } = results as Record<Design, Measured>;
@@ -246,9 +255,9 @@ async function overloadRow(): Promise<string> {
   const overloadCase = CASES[0] as Case;
   const running = await start('brokered', overloadCase);
   try {
-    const peak = (await measure(running, overloadCase)).measured;
+    const peak = await measure(running, overloadCase, 'overload / peak');
     const rejections = new Rejections();
-    const { measured } = await measure(running, overloadCase, {
+    const measured = await measure(running, overloadCase, 'overload / twice the peak', {
       rate: Math.round(peak.tokensPerSecond * 2),
       connections: OVERLOAD_CONNECTIONS,
       onAnswer: rejections.record,
@@ -288,6 +297,11 @@ console.log(
 console.log('|---|---|---|---|---|---|---|---|---|');
 console.log(overload);
 for (const alert of alerts) console.log(`\n!!! ${alert} !!!`);
+if (runWarnings.length > 0) {
+  console.log('\nWarnings from runLoad (where the generator was busy, it may have limited the rate measured):');
+  for (const warning of runWarnings) console.log(`- ${warning}`);
+}
 mkdirSync(join(ROOT, 'loadtest/results'), { recursive: true });
+json.warnings = runWarnings;
 writeFileSync(join(ROOT, 'loadtest/results/bench.json'), `${JSON.stringify(json, null, 2)}\n`);
 process.exit(0);
