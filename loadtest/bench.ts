@@ -3,12 +3,19 @@
 // then the brokered stack at twice its saturating rate. Bounded: every run has a fixed duration,
 // targets loopback only, and every process it starts is stopped at the end.
 //
-//   npm run bench [-- --duration 10 --connections 64] [--only BrowserID] [--no-overload]
+//   npm run bench [-- --duration 10 --connections 64] [--only BrowserID] [--no-overload] [--cpu-prof DIR]
 //   TOKENSERVER_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/x  enables the MariaDB case
+//
+// --cpu-prof DIR (a new or empty directory): every process of the designs under test (the brokered stack's
+// `tokenserver start`, broker, worker supervisor, workers and web front; the baseline's primary and its processes)
+// runs with node --cpu-prof and writes a V8 CPU profile, one file a process and thread, into
+// DIR/<case>-<design>/ when it exits (the overload runs into DIR/overload-brokered/). Open them in Chrome DevTools
+// (Performance, "Load profile") or with `npx speedscope FILE`. Profiling slows the processes: such a run's figures
+// are for finding where the time goes, not for BENCHMARKS.md.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { freePort } from './free-port.js';
@@ -30,6 +37,15 @@ const OVERLOAD_CONNECTIONS = arg('overload-connections', 512);
 /** `--only TEXT`: run only the cases whose name contains TEXT (for quick experiments; BENCHMARKS.md uses all). */
 const ONLY = argText('only') ?? '';
 const OVERLOAD = !process.argv.includes('--no-overload');
+/** `--cpu-prof DIR`, relative to where npm was run: see the header. */
+const CPU_PROF = argText('cpu-prof');
+const CPU_PROF_DIR = CPU_PROF === undefined ? undefined : resolve(process.env.INIT_CWD ?? process.cwd(), CPU_PROF);
+if (CPU_PROF_DIR !== undefined && existsSync(CPU_PROF_DIR) && readdirSync(CPU_PROF_DIR).length > 0) {
+  process.stderr.write(`bench: --cpu-prof ${CPU_PROF_DIR} is not empty: give a new or empty directory\n`);
+  process.exit(2);
+}
+/** The directories the profiles were written to, one per start(). */
+const profileDirs: string[] = [];
 
 type Design = 'brokered' | 'baseline';
 type Auth = 'oauth' | 'browserid';
@@ -95,7 +111,26 @@ function waitForLines(child: ChildProcess, pattern: RegExp, count: number, timeo
   });
 }
 
-async function start(design: Design, testCase: Case): Promise<Running> {
+/** With --cpu-prof: node options that make a process, and the processes it forks, profile into DIR/<slug>-<design>/. */
+function cpuProfileArgs(slug: string, design: Design): string[] {
+  if (CPU_PROF_DIR === undefined) return [];
+  const dir = join(CPU_PROF_DIR, `${slug}-${design}`);
+  mkdirSync(dir, { recursive: true });
+  profileDirs.push(dir);
+  process.stderr.write(`${slug} / ${design}: CPU profiles into ${dir}\n`);
+  // Not NODE_OPTIONS: Node 20 refuses --cpu-prof there. The stack's and the cluster's children inherit execArgv.
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+/** `existing users, OAuth, SQLite` → `existing-users-oauth-sqlite` */
+const slugOf = (name: string) =>
+  name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+
+async function start(design: Design, testCase: Case, slug = slugOf(testCase.name)): Promise<Running> {
+  const profile = cpuProfileArgs(slug, design);
   const runDir = mkdtempSync(join(tmpdir(), 'bench-'));
   const port = await freePort();
   const db = await databaseUrl(testCase.database, runDir);
@@ -111,8 +146,8 @@ async function start(design: Design, testCase: Case): Promise<Running> {
   };
   const child =
     design === 'brokered'
-      ? spawn(process.execPath, ['web/dist/cli/main.js', 'start', '--no-example-node'], { cwd: ROOT, env })
-      : spawn(process.execPath, ['--import', 'tsx', 'loadtest/baseline-server.ts', '--processes', '2'], {
+      ? spawn(process.execPath, [...profile, 'web/dist/cli/main.js', 'start', '--no-example-node'], { cwd: ROOT, env })
+      : spawn(process.execPath, [...profile, '--import', 'tsx', 'loadtest/baseline-server.ts', '--processes', '2'], {
           cwd: ROOT,
           env,
         });
@@ -253,7 +288,7 @@ class Rejections {
 // Overload: the brokered stack at twice its saturating rate, with many more connections than it can serve.
 async function overloadRow(): Promise<string> {
   const overloadCase = CASES[0] as Case;
-  const running = await start('brokered', overloadCase);
+  const running = await start('brokered', overloadCase, 'overload');
   try {
     const peak = await measure(running, overloadCase, 'overload / peak');
     const rejections = new Rejections();
@@ -285,7 +320,8 @@ async function overloadRow(): Promise<string> {
 }
 const overload = OVERLOAD ? await overloadRow() : '| skipped (--no-overload) | | | | | | | | |';
 
-console.log(`\nnpm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}\n`);
+const profiled = CPU_PROF_DIR === undefined ? '' : ` --cpu-prof ${CPU_PROF_DIR}`;
+console.log(`\nnpm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}${profiled}\n`);
 console.log(
   '| case | baseline tokens/s (p50 / p99, web lag p99) | brokered tokens/s (p50 / p99, web lag p99) | brokered / baseline | unexpected |',
 );
@@ -300,6 +336,18 @@ for (const alert of alerts) console.log(`\n!!! ${alert} !!!`);
 if (runWarnings.length > 0) {
   console.log('\nWarnings from runLoad (where the generator was busy, it may have limited the rate measured):');
   for (const warning of runWarnings) console.log(`- ${warning}`);
+}
+if (profileDirs.length > 0) {
+  // Counted at the end: the baseline's primary exits without waiting for its processes to write theirs.
+  console.log(
+    '\nCPU profiles, one a process and thread (Chrome DevTools > Performance > Load profile, or npx speedscope FILE):',
+  );
+  for (const dir of profileDirs) {
+    const files = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile')).length;
+    console.log(
+      `- ${dir}: ${files} .cpuprofile files${files === 0 ? ' !!! none: the processes did not exit normally' : ''}`,
+    );
+  }
 }
 mkdirSync(join(ROOT, 'loadtest/results'), { recursive: true });
 json.warnings = runWarnings;
