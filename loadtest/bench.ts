@@ -224,6 +224,13 @@ async function measure(
   };
   process.stderr.write(`${label}: ${JSON.stringify(measured)}\n`);
   for (const warning of result.warnings) runWarnings.push(`${label}: ${warning}`);
+  // runLoad judges only its CPU; with a rate, a generator whose connections are all waiting also falls behind.
+  const sentPerSecond = result.totals.requests / result.elapsedS;
+  if (options.rate && sentPerSecond < options.rate * 0.9) {
+    runWarnings.push(
+      `${label}: ${Math.round(options.rate)}/s offered but only ${Math.round(sentPerSecond)}/s sent: the generator fell behind (every connection waiting for an answer, or its CPU): raise --overload-connections`,
+    );
+  }
   return measured;
 }
 
