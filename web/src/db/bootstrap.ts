@@ -56,7 +56,7 @@ export interface PreparedStore {
 export async function prepareStore(
   config: Pick<Config, 'database' | 'bootstrap'> & { assignment: AssignmentConfig },
 ): Promise<PreparedStore> {
-  const store = openStore(config.database, config.assignment);
+  const store = openStore(config.database, config.assignment, { backgroundCheckpoint: true });
   try {
     const migrations = config.database.auto_migrate ? (await store.migrate()).applied : [];
     const bootstrap = await bootstrapStore(store, config.bootstrap);

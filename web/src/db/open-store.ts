@@ -7,6 +7,8 @@ import { type Store, StoreConfigError } from './store.js';
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
+  /** SQLite only: run WAL checkpoints on a thread of their own (a long-running server wants this). */
+  backgroundCheckpoint?: boolean;
 }
 
 /** Picks the implementation from `[database] url`: `sqlite:PATH` or `mysql://…` (`mariadb://` accepted). */
@@ -22,7 +24,11 @@ export function openStore(
   };
   const url = database.url;
   if (url.startsWith('sqlite:')) {
-    return openSqliteStore(sqlitePath(url), { ...common, busyTimeoutMs: database.sqlite_busy_timeout_ms });
+    return openSqliteStore(sqlitePath(url), {
+      ...common,
+      busyTimeoutMs: database.sqlite_busy_timeout_ms,
+      backgroundCheckpoint: options.backgroundCheckpoint ?? false,
+    });
   }
   if (/^(mysql|mariadb):\/\//.test(url)) {
     return openMysqlStore(url, {

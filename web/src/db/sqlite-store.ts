@@ -10,11 +10,14 @@ import {
   type SqlValue,
 } from './sql-database.js';
 import { type SqlDialect, SqlStore, type SqlStoreOptions } from './sql-store.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { StoreUnavailableError } from './store.js';
 
 export interface SqliteOptions extends SqlStoreOptions {
   /** How long a statement waits for another process's write lock before failing as unavailable. */
   busyTimeoutMs: number;
+  /** Run WAL checkpoints on a thread of their own (for a long-running server; see sqlite-checkpointer.ts). */
+  backgroundCheckpoint?: boolean;
 }
 
 const sqliteDialect: SqlDialect = {
@@ -28,7 +31,7 @@ const sqliteDialect: SqlDialect = {
 
 /** Opens (creating if needed) the SQLite file at `path`, or an in-memory database for ":memory:". */
 export function openSqliteStore(path: string, options: SqliteOptions): SqlStore {
-  return new SqlStore(new SqliteDatabase(path, options.busyTimeoutMs), sqliteDialect, options);
+  return new SqlStore(new SqliteDatabase(path, options), sqliteDialect, options);
 }
 
 /**
@@ -45,10 +48,13 @@ class SqliteDatabase implements SqlDatabase {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly direct: SqlExecutor;
   private readonly queue: { tail: Promise<unknown> };
+  private readonly checkpointer: SqliteCheckpointer | undefined;
 
-  constructor(path: string, busyTimeoutMs: number) {
-    this.db = guard(() => openDatabase(path, busyTimeoutMs));
+  constructor(path: string, options: Pick<SqliteOptions, 'busyTimeoutMs' | 'backgroundCheckpoint'>) {
+    this.db = guard(() => openDatabase(path, options.busyTimeoutMs));
     this.queue = queueFor(path);
+    this.checkpointer =
+      options.backgroundCheckpoint && path !== ':memory:' ? this.checkpointInBackground(path, options) : undefined;
     this.direct = {
       all: async <Row>(sql: string, params: readonly SqlValue[] = []) =>
         guard(() => this.prepare(sql).all(...params) as Row[]),
@@ -88,7 +94,20 @@ class SqliteDatabase implements SqlDatabase {
 
   close(): Promise<void> {
     return this.serialize(async () => {
+      await this.checkpointer?.close();
       this.db.close();
+    });
+  }
+
+  private checkpointInBackground(path: string, options: Pick<SqliteOptions, 'busyTimeoutMs'>): SqliteCheckpointer {
+    // The backstop: the thread's checkpoints copy the WAL back, this one (rarely due) lets it start over.
+    this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    return new SqliteCheckpointer(path, {
+      busyTimeoutMs: options.busyTimeoutMs,
+      onFailure: (err) => {
+        if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES}`);
+        process.emitWarning(`${err.message}; checkpoints run on the serving thread again`, 'SqliteCheckpointWarning');
+      },
     });
   }
 
@@ -129,12 +148,40 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
     }
   }
   const db = new Database(path, { timeout: busyTimeoutMs });
-  db.pragma('journal_mode = WAL');
+  enableWal(db, busyTimeoutMs);
   // In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits, which only means
   // a user is allocated again on the next request.
   db.pragma('synchronous = NORMAL');
   return db;
 }
+
+/**
+ * Switches the connection to WAL. Processes opening a fresh file at once (web fronts starting together) each read
+ * it, then need it alone to switch: SQLite answers the loser SQLITE_BUSY at once, without waiting (waiting while
+ * holding its read lock could deadlock). Trying the statement again, within the busy timeout, succeeds.
+ */
+export function enableWal(db: Pick<Database.Database, 'pragma'>, busyTimeoutMs: number, retryMs = 10): void {
+  const giveUpAt = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= giveUpAt) throw err;
+      pauseThread(retryMs);
+    }
+  }
+}
+
+/** Only while a store opens (a synchronous constructor): nothing else is waiting on this thread yet. */
+function pauseThread(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+const SQLITE_DEFAULT_AUTOCHECKPOINT_PAGES = 1000;
+// 16,384 pages of 4 KiB: the WAL file grows to about 64 MiB at most; under a steady stream of new users (2,500/s)
+// the serving thread then checkpoints once every few seconds instead of several times a second.
+const BACKSTOP_AUTOCHECKPOINT_PAGES = 16_384;
 
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|READONLY|CORRUPT|NOTADB|PROTOCOL)/;
 
