@@ -34,6 +34,8 @@ export interface LoadOptions {
   requests?: number;
   /** Default 10. */
   connections?: number;
+  /** Connections for creating the existing users before the run; default `connections`. */
+  warmupConnections?: number;
   /** Target requests per second over all connections; default: as fast as answers come. */
   rate?: number;
   /** Existing users created through the API before the run; default 1000. */
@@ -70,8 +72,11 @@ export interface LoadOptions {
 
 /** One answer with its absolute times (`performance.now()` of this process) and its Retry-After header. */
 export interface TimedAnswer extends Answer {
+  /** When it was due (with a rate, the scheduled time, so a late generator shows as latency). */
   sentAt: number;
   answeredAt: number;
+  /** From the request's actual send to its answer: the server's own time. */
+  serviceMs: number;
   retryAfter?: string;
 }
 
@@ -109,7 +114,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     pool.presign(uids, newUserPoolSize(options, mix, durationS), mix.invalid > 0);
     const warmUp = await createExistingUsers(http, pool, uids, {
       path,
-      concurrency: connections,
+      concurrency: Math.min(connections, options.warmupConnections ?? connections),
       timeoutMs,
       deadlineMs: (options.warmupTimeoutS ?? 120) * 1000,
     });
@@ -143,7 +148,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           if (planned.kind === 'new') newUsers++;
           return { path, headers: planned.headers, context: planned };
         },
-        done: async (planned, outcome, latencyMs, atMs) => {
+        done: async (planned, outcome, latencyMs, atMs, serviceMs) => {
           let problem = 'error' in outcome ? undefined : check(planned.expect, outcome.status, outcome.body);
           if (nodeCheck && problem === undefined && 'status' in outcome && outcome.status === 200) {
             problem = await nodeCheck.check(outcome.body);
@@ -156,7 +161,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           if (options.onAnswer) {
             const answeredAt = performance.now();
             const retryAfter = 'retryAfter' in outcome ? outcome.retryAfter : undefined;
-            options.onAnswer({ ...answer, sentAt: answeredAt - latencyMs, answeredAt, retryAfter });
+            options.onAnswer({ ...answer, sentAt: answeredAt - latencyMs, answeredAt, serviceMs, retryAfter });
           }
         },
       },

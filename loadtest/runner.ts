@@ -21,8 +21,11 @@ export interface LoadShape {
 export interface Dispatch<T> {
   /** The next request to send: its path and headers, plus whatever `done` needs to judge the answer. */
   next(): { path: string; headers: Readonly<Record<string, string>>; context: T };
-  /** A returned promise holds the connection's loop until it settles (e.g. a follow-up request). */
-  done(context: T, outcome: HttpOutcome, latencyMs: number, atMs: number): void | Promise<void>;
+  /**
+   * `latencyMs` counts from the scheduled send time (with a rate), `serviceMs` from when the request was actually
+   * sent: the server's own answer time. A returned promise holds the connection's loop until it settles.
+   */
+  done(context: T, outcome: HttpOutcome, latencyMs: number, atMs: number, serviceMs: number): void | Promise<void>;
 }
 
 export class HttpTarget {
@@ -98,9 +101,10 @@ export function drive<T>(target: HttpTarget, shape: LoadShape, dispatch: Dispatc
         sentAt = slot;
       }
       const { path, headers, context } = dispatch.next();
+      const issuedAt = performance.now();
       const outcome = await target.send(path, headers, shape.timeoutMs);
       const end = performance.now();
-      await dispatch.done(context, outcome, end - sentAt, end - startedAt);
+      await dispatch.done(context, outcome, end - sentAt, end - startedAt, end - issuedAt);
     }
   };
   const finished = Promise.all(Array.from({ length: shape.connections }, loop)).then(() => undefined);

@@ -58,10 +58,17 @@ export async function idpOutage(durationS: number): Promise<FaultReport> {
           const authorization = pool[sent++ % pool.length] as string;
           return { path: '/1.0/sync/1.5', headers: { Authorization: authorization }, context: issuer };
         },
-        done: (issuer, outcome, latencyMs) => {
+        done: (issuer, outcome, latencyMs, _atMs, serviceMs) => {
           const answeredAt = performance.now();
           const kind: RequestKind = issuer === CACHED ? 'existing' : 'new';
-          const base = { kind, latencyMs, atMs: answeredAt - startedAt, sentAt: answeredAt - latencyMs, answeredAt };
+          const base = {
+            kind,
+            latencyMs,
+            serviceMs,
+            atMs: answeredAt - startedAt,
+            sentAt: answeredAt - latencyMs,
+            answeredAt,
+          };
           const answer: TimedAnswer =
             'error' in outcome
               ? { ...base, error: outcome.error }
