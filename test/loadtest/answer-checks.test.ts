@@ -153,26 +153,30 @@ describe('load-test tool: counting unexpected answers', () => {
       atMs: 1300,
     });
     recorder.record({ kind: 'invalid:expired', error: 'ECONNRESET', latencyMs: 1, atMs: 2500 });
+    recorder.record({ kind: 'new', error: 'ETIMEDOUT', latencyMs: 10_000, atMs: 2600 });
 
-    expect(recorder).to.include({ requests: 6, expected: 2, unexpected: 3, errors: 1 });
+    expect(recorder).to.include({ requests: 7, expected: 2, unexpected: 3, errors: 2 });
     expect(recorder.byStatus).to.deep.equal({ '200': 3, '503': 2 });
     expect(recorder.byKind).to.deep.equal({
       existing: { requests: 3, expected: 2, unexpected: 1, errors: 0 },
-      new: { requests: 2, expected: 0, unexpected: 2, errors: 0 },
+      new: { requests: 3, expected: 0, unexpected: 2, errors: 1 },
       'invalid:expired': { requests: 1, expected: 0, unexpected: 0, errors: 1 },
     });
     expect(recorder.unexpectedAnswers()).to.deep.equal([
       { kind: 'new', problem: 'expected 200, got 503 error', count: 2, sample: longBody.slice(0, 300) },
       { kind: 'existing', problem: 'token is too short', count: 1, sample: 'x' },
     ]);
-    expect(recorder.connectionErrors()).to.deep.equal([{ kind: 'invalid:expired', problem: 'ECONNRESET', count: 1 }]);
+    expect(recorder.connectionErrors()).to.have.deep.members([
+      { kind: 'invalid:expired', problem: 'ECONNRESET', count: 1 },
+      { kind: 'new', problem: 'ETIMEDOUT', count: 1 },
+    ]);
     const perSecond = recorder
       .timeline()
-      .map(({ t, requests, unexpected, errors }) => ({ t, requests, unexpected, errors }));
+      .map(({ t, requests, unexpected, errors, timeouts }) => ({ t, requests, unexpected, errors, timeouts }));
     expect(perSecond).to.deep.equal([
-      { t: 1, requests: 2, unexpected: 0, errors: 0 },
-      { t: 2, requests: 3, unexpected: 3, errors: 0 },
-      { t: 3, requests: 1, unexpected: 0, errors: 1 },
+      { t: 1, requests: 2, unexpected: 0, errors: 0, timeouts: 0 },
+      { t: 2, requests: 3, unexpected: 3, errors: 0, timeouts: 0 },
+      { t: 3, requests: 2, unexpected: 0, errors: 2, timeouts: 1 },
     ]);
   });
 

@@ -9,6 +9,7 @@ import { INVALID_KINDS } from '../../loadtest/credentials.js';
 import { renderHtmlReport } from '../../loadtest/report-html.js';
 import type { LoadResult } from '../../loadtest/result.js';
 import { LoadtestSetupError, runLoad } from '../../loadtest/run-load.js';
+import { REPORT_CHART_TITLES, reportCharts } from '../support/loadtest-results.js';
 import { REPO_ROOT, runToExit } from '../support/processes.js';
 import { AUDIENCE, MASTER_SECRET, TestStack } from '../support/stack.js';
 
@@ -81,7 +82,8 @@ describe('load-test tool against a stack in loadtest_mode', function () {
         writeFileSync(htmlPath, renderHtmlReport(result));
         const html = readFileSync(htmlPath, 'utf8');
         expect(html).to.match(/^<!doctype html>/);
-        expect(html.match(/<svg /g)).to.have.length(4);
+        expect(reportCharts(html)).to.deep.equal(REPORT_CHART_TITLES.map((title) => ({ title, drawn: true })));
+        expect(html.match(/<svg /g)).to.have.length(REPORT_CHART_TITLES.length);
         expect(html).to.not.match(/<script|https?:\/\/(?!127\.0\.0\.1)/);
       }
     });
