@@ -1,7 +1,17 @@
+import { join } from 'node:path';
 import { type LoadResult, RESULT_FORMAT, type TimelinePoint } from '../../loadtest/result.js';
+import { REPO_ROOT, runToExit } from './processes.js';
 
-// Load-test results and reports without a run: a small complete result to change field by field (for --compare,
-// the HTML report, the CLI), and readers of the report's charts.
+// The load-test tool's results, reports and CLI for its own tests: a small complete result to change field by field
+// (for --compare, the HTML report), readers of the report's charts, and the CLI run as a child process.
+
+/** `npm run loadtest -- …args` without the build: the CLI's exit code and output. */
+export function runLoadtestCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runToExit(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'loadtest/cli.ts'), ...args], env);
+}
 
 const point = (t: number, p: Omit<TimelinePoint, 't' | 'p50' | 'p90' | 'p99'>): TimelinePoint => ({
   t,
