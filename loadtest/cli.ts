@@ -15,6 +15,7 @@ import {
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatComparison, readResult } from './compare.js';
 import { renderHtmlReport } from './report-html.js';
+import type { LoadResult } from './result.js';
 import { runLoad } from './run-load.js';
 import { type Mix, SCENARIOS, type ScenarioName } from './scenarios.js';
 import { formatSummary } from './summary.js';
@@ -91,15 +92,21 @@ const program = new Command('loadtest')
   .option('--html <file>', 'HTML report (default: next to the JSON result)')
   .option('--no-progress', 'no progress bar')
   .option('--compare <files...>', 'print the ratios between two JSON results and exit')
-  .showHelpAfterError()
+  // A bad argument is one line, as the tool's other refusals: `loadtest: <what commander says>`.
+  .configureOutput({ outputError: (text, write) => write(`loadtest: ${text.replace(/^error: /, '')}`) })
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CONFIG))
   .action((options: CliOptions) => main(options));
 
 async function main(options: CliOptions): Promise<void> {
   if (options.compare) {
     if (options.compare.length !== 2) fail('--compare takes two JSON results');
-    const [a, b] = options.compare as [string, string];
-    process.stdout.write(`${formatComparison(readResult(a), readResult(b))}\n`);
+    let results: [LoadResult, LoadResult];
+    try {
+      results = [readResult(options.compare[0] as string), readResult(options.compare[1] as string)];
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    process.stdout.write(`${formatComparison(...results)}\n`);
     return;
   }
   const config = readConfig(options.config);

@@ -51,8 +51,20 @@ export function formatComparison(a: LoadResult, b: LoadResult, names: [string, s
   ].join('\n');
 }
 
+/** The result in `path`; throws with a one-line message naming the file when it cannot be read or is not one. */
 export function readResult(path: string): LoadResult {
-  const value = JSON.parse(readFileSync(path, 'utf8')) as Partial<LoadResult>;
-  if (value.format !== RESULT_FORMAT) throw new Error(`${path} is not a load-test result (${RESULT_FORMAT})`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let value: Partial<LoadResult> | null;
+  try {
+    value = JSON.parse(text) as Partial<LoadResult> | null;
+  } catch {
+    throw new Error(`${path} is not JSON`);
+  }
+  if (value?.format !== RESULT_FORMAT) throw new Error(`${path} is not a load-test result (${RESULT_FORMAT})`);
   return value as LoadResult;
 }

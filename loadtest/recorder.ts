@@ -1,5 +1,6 @@
 import { LatencyHistogram, round3 } from './histogram.js';
 import type { KindTotals, ProblemGroup, TimelinePoint } from './result.js';
+import { TIMEOUT_ERROR } from './runner.js';
 import type { RequestKind } from './scenarios.js';
 
 // Aggregates answers as they arrive: totals per status and per request kind, one latency histogram for the run and
@@ -11,6 +12,7 @@ interface Second {
   requests: number;
   byStatus: Record<string, number>;
   errors: number;
+  timeouts: number;
   unexpected: number;
   latency: LatencyHistogram;
 }
@@ -52,6 +54,7 @@ export class RunRecorder {
       this.errors++;
       kind.errors++;
       second.errors++;
+      if (answer.error === TIMEOUT_ERROR) second.timeouts++;
       group(this.errorGroups, answer.kind, answer.error ?? 'error');
       return;
     }
@@ -77,6 +80,7 @@ export class RunRecorder {
       requests: second?.requests ?? 0,
       byStatus: second?.byStatus ?? {},
       errors: second?.errors ?? 0,
+      timeouts: second?.timeouts ?? 0,
       unexpected: second?.unexpected ?? 0,
       p50: round3(second?.latency.percentile(0.5) ?? 0),
       p90: round3(second?.latency.percentile(0.9) ?? 0),
@@ -94,7 +98,14 @@ export class RunRecorder {
 
   private second(index: number): Second {
     for (let i = this.seconds.length; i <= index; i++) {
-      this.seconds.push({ requests: 0, byStatus: {}, errors: 0, unexpected: 0, latency: new LatencyHistogram() });
+      this.seconds.push({
+        requests: 0,
+        byStatus: {},
+        errors: 0,
+        timeouts: 0,
+        unexpected: 0,
+        latency: new LatencyHistogram(),
+      });
     }
     return this.seconds[index] as Second;
   }

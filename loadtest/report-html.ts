@@ -2,7 +2,7 @@ import type { LoadResult, ProblemGroup } from './result.js';
 import { barChart, escapeHtml, lineChart, type Series } from './svg-charts.js';
 
 // One self-contained HTML page per run: the summary, requests/s and latency percentiles over time, the latency
-// histogram, status codes over time, and the unexpected answers and errors.
+// histogram, status codes over time, errors over time, and the unexpected answers and errors listed.
 
 const STATUS_COLORS: Record<string, string> = { '2': '#2e9e4f', '4': '#d08a2e', '5': '#c0392b' };
 const PALETTE = ['#4a7bd0', '#d0a24a', '#c0392b', '#8e44ad', '#16a085'];
@@ -28,8 +28,11 @@ export function renderHtmlReport(result: LoadResult): string {
           : (PALETTE[i % PALETTE.length] as string),
       points: t.map((p) => [p.t, p.byStatus[status] ?? 0] as const),
     })),
-    { name: 'connection errors', color: '#000', points: t.map((p) => [p.t, p.errors] as const) },
-    { name: 'unexpected', color: '#e91e63', points: t.map((p) => [p.t, p.unexpected] as const) },
+  ];
+  const errorSeries: Series[] = [
+    { name: 'unexpected answers', color: '#e91e63', points: t.map((p) => [p.t, p.unexpected] as const) },
+    { name: 'timeouts', color: '#d08a2e', points: t.map((p) => [p.t, p.timeouts] as const) },
+    { name: 'other connection errors', color: '#000', points: t.map((p) => [p.t, p.errors - p.timeouts] as const) },
   ];
   const histogram = result.histogram.map((b) => ({ label: `${formatMs(b.fromMs)}`, value: b.count }));
   const summaryRows: Array<[string, string]> = [
@@ -86,6 +89,7 @@ ${lineChart('Requests per second', 'seconds', 'req/s', requests)}
 ${lineChart('Latency percentiles per second', 'seconds', 'ms', percentiles)}
 ${barChart('Latency histogram (log-spaced bins)', 'ms', 'requests', histogram)}
 ${lineChart('Status codes per second', 'seconds', 'answers', statusSeries)}
+${lineChart('Errors per second', 'seconds', 'requests', errorSeries)}
 <h2>Unexpected answers</h2>
 ${problemTable(result.unexpected)}
 <h2>Connection errors</h2>

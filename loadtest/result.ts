@@ -32,7 +32,10 @@ export interface TimelinePoint {
   t: number;
   requests: number;
   byStatus: Record<string, number>;
+  /** Requests without an HTTP answer: connection errors, timeouts included. */
   errors: number;
+  /** Those of `errors` that timed out. */
+  timeouts: number;
   unexpected: number;
   p50: number;
   p90: number;

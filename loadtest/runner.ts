@@ -5,6 +5,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 // is answered. With a target rate, requests are given send times 1/rate apart and latency is measured from that
 // scheduled time, so a slow server shows up as latency instead of silently lowering the offered load.
 
+/** The error code of a request that got no answer within its timeout. */
+export const TIMEOUT_ERROR = 'ETIMEDOUT';
+
 export type HttpOutcome = { status: number; body: string; retryAfter?: string } | { error: string };
 
 export interface LoadShape {
@@ -62,7 +65,7 @@ export class HttpTarget {
           res.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
         },
       );
-      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+      req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: TIMEOUT_ERROR })));
       req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
       req.end();
     });

@@ -44,14 +44,17 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   return { config: result.data, path };
 }
 
-/** A load-test mode trusts keys from the run directory: never with NODE_ENV=production, in any process. */
+/**
+ * A load-test mode trusts keys from the run directory: never with NODE_ENV=production, in any process. The value is
+ * compared trimmed and case-insensitively, so that `Production` or ` production` cannot slip past the check.
+ */
 function refuseLoadtestModeInProduction(
   config: Config,
   env: NodeJS.ProcessEnv,
   sources: Map<string, string>,
   path: string,
 ): void {
-  if (env.NODE_ENV !== 'production') return;
+  if (env.NODE_ENV?.trim().toLowerCase() !== 'production') return;
   for (const section of ['browserid', 'oauth'] as const) {
     if (!config[section].loadtest_mode) continue;
     const key = `${section}.loadtest_mode`;

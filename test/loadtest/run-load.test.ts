@@ -9,7 +9,7 @@ import { INVALID_KINDS } from '../../loadtest/credentials.js';
 import { renderHtmlReport } from '../../loadtest/report-html.js';
 import type { LoadResult } from '../../loadtest/result.js';
 import { LoadtestSetupError, runLoad } from '../../loadtest/run-load.js';
-import { REPO_ROOT, runToExit } from '../support/processes.js';
+import { REPORT_CHART_TITLES, reportCharts, runLoadtestCli } from '../support/loadtest-results.js';
 import { AUDIENCE, MASTER_SECRET, TestStack } from '../support/stack.js';
 
 // Short real runs against the whole stack (broker, workers, web front) started with both loadtest modes on.
@@ -81,49 +81,62 @@ describe('load-test tool against a stack in loadtest_mode', function () {
         writeFileSync(htmlPath, renderHtmlReport(result));
         const html = readFileSync(htmlPath, 'utf8');
         expect(html).to.match(/^<!doctype html>/);
-        expect(html.match(/<svg /g)).to.have.length(4);
+        expect(reportCharts(html)).to.deep.equal(REPORT_CHART_TITLES.map((title) => ({ title, drawn: true })));
+        expect(html.match(/<svg /g)).to.have.length(REPORT_CHART_TITLES.length);
         expect(html).to.not.match(/<script|https?:\/\/(?!127\.0\.0\.1)/);
       }
     });
   }
 
-  it('serves the CLI: a bounded existing-users run writing the JSON result and the HTML report', async () => {
-    const out = join(outDir, 'cli.json');
-    const html = join(outDir, 'cli.html');
+  /** The CLI against the stack, with its token secrets at hand: its output, the JSON result and the report's path. */
+  async function runCli(name: string, args: string[]): Promise<{ stdout: string; result: LoadResult; html: string }> {
+    const out = join(outDir, `${name}.json`);
+    const html = join(outDir, `${name}.html`);
     const env = { ...stack.webEnv, TOKENSERVER_TOKENS__MASTER_SECRET: MASTER_SECRET };
-    const run = await runToExit(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(REPO_ROOT, 'loadtest/cli.ts'),
-        '--url',
-        stack.url,
-        '--scenario',
-        'existing-users',
-        '--auth',
-        'oauth',
-      ].concat([
-        '--requests',
-        '200',
-        '--connections',
-        '3',
-        '--users',
-        '20',
-        '--out',
-        out,
-        '--html',
-        html,
-        '--no-progress',
-      ]),
-      env,
-    );
+    const run = await runLoadtestCli(['--url', stack.url, '--out', out, '--html', html, '--no-progress', ...args], env);
     expect(run.code, run.stderr + run.stdout).to.equal(0);
-    expect(run.stdout).to.match(/existing users ready: 20\/20/);
-    const result = JSON.parse(readFileSync(out, 'utf8')) as LoadResult;
+    return { stdout: run.stdout, result: JSON.parse(readFileSync(out, 'utf8')) as LoadResult, html };
+  }
+
+  it('serves the CLI: a bounded existing-users run writing the JSON result and the HTML report', async () => {
+    const { stdout, result, html } = await runCli('cli', [
+      '--scenario',
+      'existing-users',
+      '--auth',
+      'oauth',
+      '--requests',
+      '200',
+      '--connections',
+      '3',
+      '--users',
+      '20',
+    ]);
+    expect(stdout).to.match(/existing users ready: 20\/20/);
     expect(result.totals).to.include({ requests: 200, expected: 200, unexpected: 0, errors: 0 });
     expect(result.tokenCheck).to.equal('signature');
     expect(existsSync(html)).to.equal(true);
+  });
+
+  it('keeps to --rate: 50 requests/s for 2 s send about 100 requests, spread over the run', async () => {
+    const { result } = await runCli('rate', [
+      '--scenario',
+      'existing-users',
+      '--auth',
+      'oauth',
+      '--rate',
+      '50',
+      '--duration',
+      '2',
+      '--connections',
+      '4',
+      '--users',
+      '5',
+    ]);
+    expect(result.options).to.include({ rate: 50, durationS: 2 });
+    expect(result.totals).to.include({ unexpected: 0, errors: 0 });
+    expect(result.totals.requests).to.be.within(80, 120);
+    // Not a burst at the start: the first second holds about half of them.
+    expect(result.timeline[0]?.requests).to.be.within(35, 65);
   });
 
   it('refuses a server that is not in loadtest_mode', async () => {

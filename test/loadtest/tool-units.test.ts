@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { compareResults, formatComparison } from '../../loadtest/compare.js';
 import { LatencyHistogram } from '../../loadtest/histogram.js';
-import { type LoadResult, RESULT_FORMAT } from '../../loadtest/result.js';
+import { renderHtmlReport } from '../../loadtest/report-html.js';
+import type { LoadResult } from '../../loadtest/result.js';
 import { runLoad } from '../../loadtest/run-load.js';
 import { isLoopbackHost, loopbackTarget, TargetNotAllowedError } from '../../loadtest/target.js';
-import { REPO_ROOT, runToExit } from '../support/processes.js';
+import { chartSeries, REPORT_CHART_TITLES, reportCharts, sampleResult } from '../support/loadtest-results.js';
 
 describe('load-test tool: loopback guard', () => {
   it('accepts 127.0.0.0/8, ::1 and localhost over http', () => {
@@ -40,36 +41,17 @@ describe('load-test tool: loopback guard', () => {
     }).catch((err: unknown) => err);
     expect(failure).to.be.instanceOf(TargetNotAllowedError);
   });
-
-  it('makes the CLI exit 2 with one line', async function () {
-    this.timeout(20_000);
-    const run = await runToExit(process.execPath, [
-      '--import',
-      'tsx',
-      `${REPO_ROOT}/loadtest/cli.ts`,
-      '--url',
-      'http://example.com',
-      '--run-dir',
-      '/tmp',
-    ]);
-    expect(run.code).to.equal(2);
-    expect(run.stderr.trim()).to.equal(
-      'loadtest: refusing http://example.com: only loopback targets (127.0.0.0/8, ::1, localhost) are load-tested',
-    );
-  });
 });
 
 describe('load-test tool: --compare', () => {
-  const result = (requestsPerSecond: number, p99: number, unexpected: number): LoadResult =>
-    ({
-      format: RESULT_FORMAT,
-      startedAt: '2026-01-01T00:00:00.000Z',
-      options: { scenario: 'realistic', auth: 'browserid', connections: 10 },
+  const result = (requestsPerSecond: number, p99: number, unexpected: number): LoadResult => {
+    const { totals, latencyMs } = sampleResult();
+    return sampleResult({
       requestsPerSecond,
-      totals: { requests: requestsPerSecond * 10, unexpected, errors: 0 },
-      latencyMs: { p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 2, max: p99 * 3 },
-      generator: { cpuPercent: 20 },
-    }) as unknown as LoadResult;
+      totals: { ...totals, requests: requestsPerSecond * 10, unexpected, errors: 0 },
+      latencyMs: { ...latencyMs, p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 2, max: p99 * 3 },
+    });
+  };
 
   it('gives B/A for throughput, latency percentiles and failures', () => {
     const rows = compareResults(result(1000, 20, 0), result(1500, 10, 3));
@@ -93,5 +75,27 @@ describe('load-test tool: latency histogram', () => {
     expect(summary.p99).to.be.closeTo(99, 1.5);
     expect(summary.max).to.equal(100);
     expect(histogram.bins(20).reduce((sum, bin) => sum + bin.count, 0)).to.equal(1000);
+  });
+});
+
+describe('load-test tool: HTML report', () => {
+  const html = renderHtmlReport(sampleResult());
+
+  it('draws requests/s, latency percentiles, the latency histogram, status codes and errors', () => {
+    expect(reportCharts(html)).to.deep.equal(REPORT_CHART_TITLES.map((title) => ({ title, drawn: true })));
+  });
+
+  it('plots unexpected answers, timeouts and other connection errors per second apart from the status codes', () => {
+    // The sample's second second: 5 unexpected answers, 3 timeouts and 2 other connection errors.
+    const errors = chartSeries(html, 'Errors per second');
+    expect([...errors.keys()]).to.deep.equal(['unexpected answers', 'timeouts', 'other connection errors']);
+    const [unexpected, timeouts, others] = [...errors.values()] as [number[], number[], number[]];
+    expect(unexpected[0]).to.equal(0);
+    expect(unexpected[2]).to.equal(0);
+    expect(unexpected[1]).to.be.greaterThan(timeouts[1] as number);
+    expect(timeouts[1]).to.be.greaterThan(others[1] as number);
+    expect(others[1]).to.be.greaterThan(0);
+    expect(unexpected[1] as number).to.be.closeTo(((others[1] as number) * 5) / 2, 0.2);
+    expect([...chartSeries(html, 'Status codes per second').keys()]).to.deep.equal(['200', '401', '503']);
   });
 });

@@ -185,15 +185,19 @@ describe('loadtest_mode', function () {
 
     it('refuses either mode in the config validation, naming the key', () => {
       for (const section of ['BROWSERID', 'OAUTH']) {
-        const env = { NODE_ENV: 'production', [`TOKENSERVER_${section}__LOADTEST_MODE`]: 'true' };
-        expect(() => loadConfig(configFile, env)).to.throw(
-          ConfigError,
-          `config: ${section.toLowerCase()}.loadtest_mode: must be false when NODE_ENV=production (from environment TOKENSERVER_${section}__LOADTEST_MODE)`,
-        );
+        // Any spelling of production counts: the check must not hang on case or stray spaces.
+        for (const nodeEnv of ['production', 'Production', ' production', 'PRODUCTION\n']) {
+          const env = { NODE_ENV: nodeEnv, [`TOKENSERVER_${section}__LOADTEST_MODE`]: 'true' };
+          expect(() => loadConfig(configFile, env), JSON.stringify(nodeEnv)).to.throw(
+            ConfigError,
+            `config: ${section.toLowerCase()}.loadtest_mode: must be false when NODE_ENV=production (from environment TOKENSERVER_${section}__LOADTEST_MODE)`,
+          );
+        }
       }
-      expect(loadConfig(configFile, { TOKENSERVER_OAUTH__LOADTEST_MODE: 'true' }).config.oauth.loadtest_mode).to.equal(
-        true,
-      );
+      for (const nodeEnv of [undefined, 'development', 'preproduction']) {
+        const env = { NODE_ENV: nodeEnv, TOKENSERVER_OAUTH__LOADTEST_MODE: 'true' };
+        expect(loadConfig(configFile, env).config.oauth.loadtest_mode, String(nodeEnv)).to.equal(true);
+      }
       expect(loadConfig(configFile, { NODE_ENV: 'production' }).config.browserid.loadtest_mode).to.equal(false);
     });
 
