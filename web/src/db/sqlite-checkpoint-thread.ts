@@ -1,6 +1,6 @@
 // The checkpoint thread of a SQLite store (see sqlite-checkpointer.ts): its own connection to the file, and a
 // PASSIVE checkpoint (it never waits for a lock nor blocks a writer) every interval.
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
 export interface CheckpointThreadData {
@@ -12,7 +12,4 @@ export interface CheckpointThreadData {
 const { path, intervalMs, busyTimeoutMs } = workerData as CheckpointThreadData;
 const db = new Database(path, { timeout: busyTimeoutMs });
 
-setInterval(() => {
-  const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
-  parentPort?.postMessage(result?.log ?? 0);
-}, intervalMs);
+setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), intervalMs);

@@ -2,16 +2,13 @@ import { Worker } from 'node:worker_threads';
 import type { CheckpointThreadData } from './sqlite-checkpoint-thread.js';
 
 export interface CheckpointerOptions {
-  /** How often the thread runs a checkpoint; default 100 ms. */
-  intervalMs?: number;
   busyTimeoutMs: number;
-  /** After each checkpoint: how many frames the WAL held. */
-  onCheckpoint?(walFrames: number): void;
   /** The thread failed or stopped on its own; the caller must checkpoint again itself. */
   onFailure(err: Error): void;
 }
 
 const THREAD_URL = new URL('./sqlite-checkpoint-thread.js', import.meta.url);
+const CHECKPOINT_INTERVAL_MS = 100;
 
 /**
  * Runs the WAL checkpoints of a SQLite file on a thread of its own. A checkpoint copies the WAL back into the
@@ -27,13 +24,11 @@ export class SqliteCheckpointer {
   constructor(path: string, options: CheckpointerOptions) {
     const data: CheckpointThreadData = {
       path,
-      intervalMs: options.intervalMs ?? 100,
+      intervalMs: CHECKPOINT_INTERVAL_MS,
       busyTimeoutMs: options.busyTimeoutMs,
     };
     this.thread = new Worker(THREAD_URL, { workerData: data });
     this.thread.unref();
-    const { onCheckpoint } = options;
-    if (onCheckpoint) this.thread.on('message', (walFrames: number) => onCheckpoint(walFrames));
     let failed = false;
     const fail = (err: Error) => {
       if (this.closing || failed) return;
