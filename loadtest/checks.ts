@@ -29,6 +29,14 @@ export function answerChecker(secrets?: NodeSecrets): { check: AnswerCheck; toke
   return { check, tokenCheck: secrets ? 'signature' : 'structure' };
 }
 
+/**
+ * A 503 seen where the server may turn load away (runLoad's `acceptShedding`): expected if it tells the client when
+ * to come back, with a Retry-After of a positive whole number of seconds.
+ */
+export function checkShed(retryAfter: string | undefined): string | undefined {
+  return /^[1-9][0-9]*$/.test(retryAfter ?? '') ? undefined : '503 without a valid Retry-After';
+}
+
 /** Checks the token as a service node does, and that the answer's key is the one derived from it. */
 function signedTokenReader(secrets: NodeSecrets): (id: string, key: string, uid: number) => string | undefined {
   return (id, key, uid) => {

@@ -1,6 +1,6 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadOrCreateLoadtestKey, type NodeSecrets } from '@tokenserver/shared';
-import { answerChecker } from './checks.js';
+import { answerChecker, checkShed } from './checks.js';
 import { type AuthScheme, BrowserIdSigner, CredentialPool, type CredentialSigner, OAuthSigner } from './credentials.js';
 import { HawkNodeCheck } from './node-check.js';
 import { ProgressReporter } from './progress.js';
@@ -66,6 +66,11 @@ export interface LoadOptions {
   signal?: AbortSignal;
   /** Called once the warm-up is over and awaited before the first measured request (e.g. to reset a gauge). */
   onRunStart?: () => void | Promise<void>;
+  /**
+   * A 503 with a valid Retry-After is an expected answer to any request (the server turning away what it cannot
+   * take, as at twice its peak rate); a 503 without one is unexpected. Default: only the scenario's answers count.
+   */
+  acceptShedding?: boolean;
   /** Called with every answer of the measured run, for harnesses that judge answers by when they happened. */
   onAnswer?: (answer: TimedAnswer) => void;
 }
@@ -149,7 +154,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           return { path, headers: planned.headers, context: planned };
         },
         done: async (planned, outcome, latencyMs, atMs, serviceMs) => {
-          let problem = 'error' in outcome ? undefined : check(planned.expect, outcome.status, outcome.body);
+          let problem =
+            'error' in outcome
+              ? undefined
+              : options.acceptShedding && outcome.status === 503
+                ? checkShed(outcome.retryAfter)
+                : check(planned.expect, outcome.status, outcome.body);
           if (nodeCheck && problem === undefined && 'status' in outcome && outcome.status === 200) {
             problem = await nodeCheck.check(outcome.body);
           }

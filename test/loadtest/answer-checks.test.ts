@@ -220,5 +220,31 @@ describe('load-test tool: counting unexpected answers', () => {
         await server.close();
       }
     });
+
+    it('with acceptShedding, a 503 with a valid Retry-After is expected and one without is not', async () => {
+      // Alternately: 503 with Retry-After 3, 503 with none, 503 with Retry-After 0.
+      const server = await startLoadtestStandIn((_req, res, n) => {
+        if (n % 3 === 0) res.setHeader('Retry-After', '3');
+        else if (n % 3 === 2) res.setHeader('Retry-After', '0');
+        answerJson(res, 503, apiErrors.unavailable(3).toBody());
+      });
+      try {
+        const result = await runLoad({
+          url: server.url,
+          scenario: 'new-users',
+          auth: 'oauth',
+          requests: 30,
+          connections: 3,
+          runDir,
+          acceptShedding: true,
+        });
+        expect(result.totals).to.include({ requests: 30, expected: 10, unexpected: 20, errors: 0 });
+        expect(result.unexpected.map(({ problem, count }) => ({ problem, count }))).to.deep.equal([
+          { problem: '503 without a valid Retry-After', count: 20 },
+        ]);
+      } finally {
+        await server.close();
+      }
+    });
   });
 });
