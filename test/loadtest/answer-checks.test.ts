@@ -5,7 +5,7 @@ import { DerivedSecrets, toBase64UrlPadded } from '@tokenserver/shared';
 import { expect } from 'chai';
 import { type AnswerCheck, answerChecker } from '../../loadtest/checks.js';
 import { RunRecorder } from '../../loadtest/recorder.js';
-import { runLoad } from '../../loadtest/run-load.js';
+import { type LoadOptions, runLoad } from '../../loadtest/run-load.js';
 import { type Expectation, expectationFor } from '../../loadtest/scenarios.js';
 import { apiErrors } from '../../web/src/api-errors.js';
 import { type IssuedToken, type IssueOptions, issueToken } from '../support/hawk.js';
@@ -187,6 +187,8 @@ describe('load-test tool: counting unexpected answers', () => {
       runDir = mkdtempSync(join(tmpdir(), 'loadtest-checks-'));
     });
     after(() => rmSync(runDir, { recursive: true, force: true }));
+    const thirtyNewUsers = (url: string, options: Partial<LoadOptions> = {}) =>
+      runLoad({ url, scenario: 'new-users', auth: 'oauth', requests: 30, connections: 3, runDir, ...options });
 
     it('counts and lists every unexpected answer and connection error in the result, and warns', async () => {
       // Every third request: a 503, a 200 with a garbled token, a connection closed without an answer.
@@ -196,14 +198,7 @@ describe('load-test tool: counting unexpected answers', () => {
         else res.socket?.destroy();
       });
       try {
-        const result = await runLoad({
-          url: server.url,
-          scenario: 'new-users',
-          auth: 'oauth',
-          requests: 30,
-          connections: 3,
-          runDir,
-        });
+        const result = await thirtyNewUsers(server.url);
         expect(result.totals).to.include({ requests: 30, expected: 0, unexpected: 20, errors: 10 });
         expect(result.totals.byStatus).to.deep.equal({ '200': 10, '503': 10 });
         expect(result.unexpected.map(({ kind, problem, count }) => ({ kind, problem, count }))).to.have.deep.members([
@@ -229,15 +224,7 @@ describe('load-test tool: counting unexpected answers', () => {
         answerJson(res, 503, apiErrors.unavailable(3).toBody());
       });
       try {
-        const result = await runLoad({
-          url: server.url,
-          scenario: 'new-users',
-          auth: 'oauth',
-          requests: 30,
-          connections: 3,
-          runDir,
-          acceptShedding: true,
-        });
+        const result = await thirtyNewUsers(server.url, { acceptShedding: true });
         expect(result.totals).to.include({ requests: 30, expected: 10, unexpected: 20, errors: 0 });
         expect(result.unexpected.map(({ problem, count }) => ({ problem, count }))).to.deep.equal([
           { problem: '503 without a valid Retry-After', count: 20 },
