@@ -53,7 +53,7 @@ export function createLogger(role: string, config: Pick<Config, 'log'>, destinat
  * A warning nobody should miss at start-up: a `warn` log line, and a banner on stderr for whoever reads the
  * console (the log may be shipped elsewhere).
  */
-export function warnLoudly(log: Logger, message: string, fields: Record<string, unknown> = {}): void {
-  log.warn(fields, message);
+export function warnLoudly(log: Logger, message: string): void {
+  log.warn(message);
   process.stderr.write(`\n${'!'.repeat(100)}\n!! ${message}\n${'!'.repeat(100)}\n\n`);
 }

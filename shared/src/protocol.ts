@@ -51,13 +51,11 @@ export const Status = {
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 
-const STATUS_NAMES: readonly string[] = Object.entries(Status)
-  .sort(([, a], [, b]) => a - b)
-  .map(([name]) => name);
+const STATUS_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(Status).map(([name, value]) => [value, name]));
 
 /** A status's name for log lines (`Ok`, `Busy`, …). */
 export function statusName(status: Status): string {
-  return STATUS_NAMES[status] ?? String(status);
+  return STATUS_NAMES.get(status) ?? String(status);
 }
 
 export const MAX_BATCH = 0xffff;

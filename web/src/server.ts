@@ -26,7 +26,8 @@ export function httpLimits(config: Pick<Config, 'browserid' | 'oauth' | 'web'>):
   return {
     maxHeaderSize: credential + HEADER_ALLOWANCE,
     headersTimeoutMs: config.web.headers_timeout_ms,
-    requestTimeoutMs: config.web.job_timeout_ms * 3 + 10_000,
+    // Node refuses a headers timeout longer than the request timeout (ERR_OUT_OF_RANGE at start-up).
+    requestTimeoutMs: Math.max(config.web.job_timeout_ms * 3 + 10_000, config.web.headers_timeout_ms),
     keepAliveTimeoutMs: 5_000,
   };
 }

@@ -10,11 +10,13 @@ interface Snapshot {
   applications: ReadonlySet<string>;
   /** application → versions, for the discovery document. */
   versions: Readonly<Record<string, string[]>>;
-  expiresAt: number;
 }
 
 export const DEFAULT_SERVICE_CACHE_TTL_MS = 10_000;
-/** An unknown name re-reads the services at most this often, so `service add` shows at once but junk URLs cost nothing. */
+/**
+ * An unknown name re-reads the services at most this often, so that `service add` shows within a second while junk
+ * URLs cost at most one read a second (while the database is down, a failed read does not count: each retries).
+ */
 const MISS_REFRESH_INTERVAL_MS = 1000;
 
 export class ServiceCatalogue {
@@ -28,12 +30,13 @@ export class ServiceCatalogue {
 
   /** The service for /1.0/{application}/{version}; throws the 404 TokenServerError for unknown ones. */
   async lookup(application: string, version: string): Promise<ServiceRecord> {
-    let snapshot = await this.current();
+    let snapshot = await this.current(this.ttlMs);
     const name = `${application}-${version}`;
-    if (!snapshot.byName.has(name) && Date.now() - snapshot.loadedAt >= MISS_REFRESH_INTERVAL_MS) {
-      snapshot = await this.current(true);
+    let service = snapshot.byName.get(name);
+    if (!service) {
+      snapshot = await this.current(MISS_REFRESH_INTERVAL_MS);
+      service = snapshot.byName.get(name);
     }
-    const service = snapshot.byName.get(name);
     if (service) return service;
     if (!snapshot.applications.has(application)) throw apiErrors.unknownApplication();
     throw apiErrors.unknownVersion(version);
@@ -41,13 +44,13 @@ export class ServiceCatalogue {
 
   /** application → versions. */
   async versions(): Promise<Readonly<Record<string, string[]>>> {
-    return (await this.current()).versions;
+    return (await this.current(this.ttlMs)).versions;
   }
 
-  /** A fresh snapshot, or the expired one while the database cannot be read (store errors otherwise pass). */
-  private async current(forceRefresh = false): Promise<Snapshot> {
+  /** A snapshot at most `maxAgeMs` old, or an older one while the database cannot be read (else its error). */
+  private async current(maxAgeMs: number): Promise<Snapshot> {
     const snapshot = this.snapshot;
-    if (snapshot && snapshot.expiresAt > Date.now() && !forceRefresh) return snapshot;
+    if (snapshot && Date.now() - snapshot.loadedAt < maxAgeMs) return snapshot;
     this.refreshing ??= this.refresh().finally(() => {
       this.refreshing = undefined;
     });
@@ -70,8 +73,7 @@ export class ServiceCatalogue {
       applications.add(application);
       versions[application] = [...(versions[application] ?? []), version];
     }
-    const loadedAt = Date.now();
-    this.snapshot = { loadedAt, byName, applications, versions, expiresAt: loadedAt + this.ttlMs };
+    this.snapshot = { loadedAt: Date.now(), byName, applications, versions };
     return this.snapshot;
   }
 }

@@ -94,7 +94,7 @@ export function hawkAuth(options: HawkAuthOptions): HawkMiddleware {
     new NonceCache({
       ttlMs: 2 * skewS * 1000 + 1000,
       now,
-      ...(options.nonceCacheSize !== undefined ? { maxEntries: options.nonceCacheSize } : {}),
+      maxEntries: options.nonceCacheSize,
     });
   const uidParam = options.uidParam ?? 'uid';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;

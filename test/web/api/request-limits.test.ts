@@ -120,4 +120,17 @@ describe('web request limits', () => {
     expect(answer.body).to.deep.include({ status: 'error' });
     expect(answer.closedAfterMs).to.be.within(HEADERS_TIMEOUT_MS, HEADERS_TIMEOUT_MS + 1500);
   });
+
+  it('starts with a header timeout longer than the request timeout the job timeout implies', async () => {
+    // Node refuses headersTimeout > requestTimeout; job_timeout_ms 1000 implies a request timeout of 13 s.
+    const patient = await ObservedApp.start({ ...CONFIG, web: { ...CONFIG.web, headers_timeout_ms: 60_000 } });
+    try {
+      const answer = await exchange(patient.url, (write) =>
+        write(`GET /1.0/unknown/1.5 HTTP/1.1\r\nHost: x\r\n${AUTH}Connection: close\r\n\r\n`),
+      );
+      expect(answer.status).to.equal(404);
+    } finally {
+      await patient.close();
+    }
+  });
 });

@@ -27,7 +27,7 @@ export function openStore(
     return openSqliteStore(sqlitePath(url), {
       ...common,
       busyTimeoutMs: database.sqlite_busy_timeout_ms,
-      backgroundCheckpoint: options.backgroundCheckpoint ?? false,
+      backgroundCheckpoint: options.backgroundCheckpoint,
     });
   }
   if (/^(mysql|mariadb):\/\//.test(url)) {

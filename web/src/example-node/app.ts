@@ -34,7 +34,7 @@ export function createExampleNodeApp(options: ExampleNodeOptions): express.Expre
     secrets: options.secrets,
     node: options.node,
     ...(options.skewS !== undefined ? { skewS: options.skewS } : {}),
-    ...(options.nonceCacheSize !== undefined ? { nonceCacheSize: options.nonceCacheSize } : {}),
+    nonceCacheSize: options.nonceCacheSize,
     maxBodyBytes,
     now,
   });

@@ -41,7 +41,7 @@ async function runExampleNode(configPath?: string): Promise<void> {
   }
 
   const server = createServer();
-  answerClientErrors(server, (code) => exampleNodeClientError(code));
+  answerClientErrors(server, exampleNodeClientError);
   server.listen(settings.port, settings.host);
   try {
     await once(server, 'listening');
