@@ -53,6 +53,7 @@ export class WorkerProcess {
   private readonly timers: NodeJS.Timeout[] = [];
   private lastHeardFromBroker = Date.now();
   private draining = false;
+  private drained: Promise<void> | undefined;
   private lastJobsAt = 0;
   private brokerDisconnected = false;
   private recycleRequested = false;
@@ -106,9 +107,16 @@ export class WorkerProcess {
     this.options.onStarted?.();
   }
 
-  /** Stops taking jobs, waits for held ones (bounded), then closes. Resolves when closed. */
-  async drain(reason: string, graceMs = this.options.config.broker.shutdown_grace_ms): Promise<void> {
-    if (this.draining) return;
+  /**
+   * Stops taking jobs, waits for held ones (bounded), then closes. Resolves when closed, for every caller: a second
+   * stop (a signal during a drain begun by the supervisor's going away) waits for the same drain.
+   */
+  drain(reason: string, graceMs = this.options.config.broker.shutdown_grace_ms): Promise<void> {
+    this.drained ??= this.runDrain(reason, graceMs);
+    return this.drained;
+  }
+
+  private async runDrain(reason: string, graceMs: number): Promise<void> {
     this.draining = true;
     this.options.log.info({ reason, holding: this.executor.holding }, 'draining');
     this.options.onDraining?.();
