@@ -58,6 +58,15 @@ describe('broker transport limits and warnings', function () {
     }
   });
 
+  it('a worker supervisor warns once for all its workers, not once per worker', async () => {
+    await start('tcp');
+    const supervisor = cluster.startSupervisor(['--processes', '2']);
+    procs.push(supervisor);
+    await waitForWorkers(client(), 2);
+    const banners = supervisor.stderr.match(new RegExp(PLAINTEXT_WARNING, 'g')) ?? [];
+    expect(banners, supervisor.stderr).to.have.length(1);
+  });
+
   it('does not warn over IPC', async () => {
     const broker = await start('ipc');
     const worker = cluster.startWorker();

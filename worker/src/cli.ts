@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-import { createLogger, EXIT_CONFIG, loadConfigOrExit, onStopSignal } from '@tokenserver/shared';
+import {
+  createLogger,
+  EXIT_CONFIG,
+  loadConfigOrExit,
+  onStopSignal,
+  warnAboutUnsafeSettings,
+} from '@tokenserver/shared';
 import { createMetricsRegistry, serveMetrics } from '@tokenserver/shared/metrics';
 import { Command, InvalidArgumentError } from 'commander';
 import { Supervisor } from './supervisor.js';
@@ -41,6 +47,7 @@ const program = new Command('powerhose-worker')
 async function runSupervisor(options: WorkerCliOptions): Promise<void> {
   const { config } = loadConfigOrExit(options.config);
   const log = createLogger('worker-supervisor', config);
+  warnAboutUnsafeSettings(log, config);
   const supervisor = new Supervisor({
     processes: options.processes ?? config.worker.processes,
     configPath: options.config,

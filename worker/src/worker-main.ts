@@ -28,7 +28,8 @@ const args = argsFromEnv();
 const { config } = loadConfigOrExit(args.configPath);
 const log = createLogger('worker', config);
 ensureTokenSecrets();
-warnAboutUnsafeSettings(log, config);
+// Under a supervisor, the supervisor warns once for all its workers (and their replacements).
+if (!process.send) warnAboutUnsafeSettings(log, config);
 const worker = new WorkerProcess({
   config,
   backend: brokerEndpoints(config.broker).backend,
