@@ -1,4 +1,5 @@
-import { createLogger, type Logger, type ReadyInfo, Status } from '@tokenserver/shared';
+import type { Logger, ReadyInfo } from '@tokenserver/shared';
+import { Status } from '@tokenserver/shared';
 import { JobQueue } from './job-queue.js';
 
 // The broker's scheduling, free of sockets: which worker gets which job, and what the client hears.
@@ -109,7 +110,7 @@ export class Scheduler {
   constructor(
     private readonly options: SchedulerOptions,
     private readonly sink: SchedulerSink,
-    private readonly log: Logger = SILENT,
+    private readonly log: Logger,
   ) {}
 
   stats(): SchedulerStats {
@@ -384,8 +385,6 @@ export class Scheduler {
     return best;
   }
 }
-
-const SILENT = createLogger('broker', { log: { level: 'silent', format: 'json' } });
 
 /** The fields that identify a job in the broker's log lines; workers log the same `jobId`. */
 export function jobFields(job: Job): { jobId: number; clientJobId: number; kind: string; attempts: number } {

@@ -1,5 +1,5 @@
 import { type Job, Scheduler, type WorkerRecord } from '@tokenserver/broker';
-import { Status } from '@tokenserver/shared';
+import { createLogger, Status } from '@tokenserver/shared';
 import { expect } from 'chai';
 
 interface Reply {
@@ -19,6 +19,7 @@ function setup(
       dispatch: (worker: WorkerRecord, job: Job) => dispatched.push({ worker: worker.key, job }),
       reply: (job: Job, status: Status) => replies.push({ job: job.clientJobId, status }),
     },
+    createLogger('broker', { log: { level: 'silent', format: 'json' } }),
   );
   const client = Buffer.from('client');
   const addWorker = (key: string, credit = 1, kinds = ['echo'], now = 0) =>
