@@ -8,7 +8,7 @@ import { stackSigterm } from './stack-sigterm.js';
 import { workerKills } from './worker-kills.js';
 
 // The faults, in the order the table lists them. The database fault needs MariaDB: mariadbd installed (a private
-// server), or TOKENSERVER_TEST_MYSQL_URL (the shared one behind a proxy).
+// server to kill and restart), or TOKENSERVER_TEST_MYSQL_URL (the shared one behind a proxy to cut).
 
 /** `npm run test:faults` runs the full form; `npm test` the short one (seconds per fault, cheaper set-ups). */
 export type FaultForm = 'full' | 'short';
@@ -26,8 +26,8 @@ export const FAULTS: readonly Fault[] = [
   {
     name: 'database outage',
     // A private server to kill and restart costs ~30 s of set-up on a loaded 2-core machine and needs 10 s+ runs
-    // to see the recovery: the short form cuts a proxy to the shared server instead.
-    run: (durationS, form) => databaseOutage(durationS, form === 'full' ? 'restart' : 'proxy cut'),
+    // to see the recovery: the short form cuts a proxy to the shared server instead, when there is one.
+    run: (durationS, form) => databaseOutage(durationS, form === 'full' || !MYSQL_TEST_URL ? 'restart' : 'proxy cut'),
     ...(MYSQL_TEST_URL || !PrivateMariaDb.unavailable()
       ? {}
       : { unavailable: `TOKENSERVER_TEST_MYSQL_URL is not set and ${PrivateMariaDb.unavailable()}` }),
