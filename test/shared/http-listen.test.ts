@@ -2,6 +2,7 @@ import { Agent, createServer, request } from 'node:http';
 import { connect } from 'node:net';
 import { listenHttp } from '@tokenserver/shared/http-listen';
 import { expect } from 'chai';
+import { eventually } from '../support/processes.js';
 
 function get(url: string, agent: Agent): Promise<{ status: number; connection: string | undefined }> {
   return new Promise((resolve, reject) => {
@@ -61,7 +62,7 @@ describe('HTTP closing with a request on its way', () => {
     });
     const request = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
     socket.write(request);
-    while (!received.includes('ok')) await new Promise((resolve) => setTimeout(resolve, 5));
+    await eventually(() => received.includes('ok'));
     // The connection is now idle and kept alive; the next request is on its way as the server starts closing.
     const closed = listening.close();
     socket.write(request);

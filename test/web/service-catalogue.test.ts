@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { ServiceRecord } from '../../web/src/db/store.js';
 import { ServiceCatalogue } from '../../web/src/service-catalogue.js';
+import { sleep } from '../support/processes.js';
 
 /** A store holding only services, counting how often the catalogue reads them. */
 class ServiceList {
@@ -29,7 +30,7 @@ describe('ServiceCatalogue', () => {
     for (let i = 0; i < 100; i++) await expectStatus(catalogue.lookup('junk', String(i)), 'Unsupported application');
     expect(list.reads).to.equal(1);
     list.services = [...list.services, { id: 2, name: 'notes-1.0', pattern: '{node}/notes/{uid}' }];
-    await new Promise((resolve) => setTimeout(resolve, 1050));
+    await sleep(1050);
     expect((await catalogue.lookup('notes', '1.0')).name).to.equal('notes-1.0');
     expect(list.reads).to.equal(2);
   });

@@ -4,17 +4,9 @@ import { expect } from 'chai';
 import { openStore, sqlitePath } from '../../../web/dist/db/open-store.js';
 import { SqliteCheckpointer } from '../../../web/dist/db/sqlite-checkpointer.js';
 import { createTestDatabase, databaseConfig, type TestDatabase, testAssignment } from '../../support/databases.js';
+import { eventually } from '../../support/processes.js';
 
 const fileSize = (path: string) => (existsSync(path) ? statSync(path).size : 0);
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
 
 describe('SQLite checkpoint thread', () => {
   let database: TestDatabase;
@@ -37,7 +29,7 @@ describe('SQLite checkpoint thread', () => {
       await store.addNode({ service: 'sync-1.5', url: 'https://node', capacity: 100, available: 100 });
       const sizeBefore = fileSize(path);
       expect(fileSize(`${path}-wal`)).to.be.greaterThan(0);
-      expect(await waitFor(() => fileSize(path) > sizeBefore, 5000)).to.equal(true, 'database file never grew');
+      await eventually(() => fileSize(path) > sizeBefore); // the database file grows as pages are copied back
     } finally {
       await store.close();
     }
@@ -50,7 +42,7 @@ describe('SQLite checkpoint thread', () => {
       onFailure: (err) => failures.push(err),
     });
     try {
-      expect(await waitFor(() => failures.length > 0, 5000)).to.equal(true, 'no failure reported');
+      await eventually(() => failures.length > 0);
       expect(failures).to.have.length(1);
       expect(failures[0]?.message).to.match(/directory|open/i);
     } finally {
