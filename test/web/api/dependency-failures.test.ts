@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { keyPair, makeBackedAssertion } from '../../support/browserid.js';
 import { createTestDatabase, MYSQL_TEST_URL, type TestDatabase } from '../../support/databases.js';
-import { eventually } from '../../support/processes.js';
+import { descendantsOf, eventually } from '../../support/processes.js';
 import { type ApiAnswer, errorOf, TestStack } from '../../support/stack.js';
 import { stackForSuite } from '../../support/suite-stack.js';
 
@@ -27,11 +26,6 @@ function expectUnavailable(answer: ApiAnswer, status = 'error', location = 'body
   expect(answer.headers.get('x-timestamp')).to.match(/^\d+$/);
 }
 
-/** The worker processes of a supervisor (its direct children). */
-function childPids(pid: number): number[] {
-  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-}
-
 describe('dependency failures through the real stack', function () {
   this.timeout(60_000);
 
@@ -48,7 +42,7 @@ describe('dependency failures through the real stack', function () {
       const stack = suiteStack();
       expect((await stack.token(browserId())).status).to.equal(200);
       const credentials = Array.from({ length: 40 }, () => browserId());
-      const workers = childPids(stack.workers.pid);
+      const workers = descendantsOf(stack.workers.pid);
       expect(workers).to.not.be.empty;
       for (const pid of workers) process.kill(pid, 'SIGSTOP');
       try {
