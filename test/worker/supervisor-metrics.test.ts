@@ -16,7 +16,12 @@ describe('worker supervisor metrics', function () {
   let client: PowerhoseClient;
   let idp: IdpServer;
   let metrics: string;
-  const metric = async (name: string) => (await sample(metrics, name)) ?? 0;
+  /** A metric's value; a metric missing from /metrics fails the test (it must not read as 0). */
+  const metric = async (name: string): Promise<number> => {
+    const value = await sample(metrics, name);
+    if (value === undefined) throw new Error(`${name} is not in ${metrics}`);
+    return value;
+  };
 
   before(async () => {
     idp = await IdpServer.start();
