@@ -153,26 +153,29 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           if (planned.kind === 'new') newUsers++;
           return { path, headers: planned.headers, context: planned };
         },
-        done: async (planned, outcome, latencyMs, atMs, serviceMs) => {
-          let problem =
-            'error' in outcome
-              ? undefined
-              : options.acceptShedding && outcome.status === 503
-                ? checkShed(outcome.retryAfter)
-                : check(planned.expect, outcome.status, outcome.body);
-          if (nodeCheck && problem === undefined && 'status' in outcome && outcome.status === 200) {
-            problem = await nodeCheck.check(outcome.body);
+        done: (planned, outcome, latencyMs, atMs, serviceMs) => {
+          const settle = (problem: string | undefined): void => {
+            const answer: Answer =
+              'error' in outcome
+                ? { kind: planned.kind, error: outcome.error, latencyMs, atMs }
+                : { kind: planned.kind, status: outcome.status, body: outcome.body, problem, latencyMs, atMs };
+            recorder.record(answer);
+            if (options.onAnswer) {
+              const answeredAt = performance.now();
+              const retryAfter = 'retryAfter' in outcome ? outcome.retryAfter : undefined;
+              options.onAnswer({ ...answer, sentAt: answeredAt - latencyMs, answeredAt, serviceMs, retryAfter });
+            }
+          };
+          if ('error' in outcome) return settle(undefined);
+          const problem =
+            options.acceptShedding && outcome.status === 503
+              ? checkShed(outcome.retryAfter)
+              : check(planned.expect, outcome.status, outcome.body);
+          // Only --hawk follows a good token with a request to its node; every other answer settles at once.
+          if (nodeCheck && problem === undefined && outcome.status === 200) {
+            return nodeCheck.check(outcome.body).then(settle);
           }
-          const answer: Answer =
-            'error' in outcome
-              ? { kind: planned.kind, error: outcome.error, latencyMs, atMs }
-              : { kind: planned.kind, status: outcome.status, body: outcome.body, problem, latencyMs, atMs };
-          recorder.record(answer);
-          if (options.onAnswer) {
-            const answeredAt = performance.now();
-            const retryAfter = 'retryAfter' in outcome ? outcome.retryAfter : undefined;
-            options.onAnswer({ ...answer, sentAt: answeredAt - latencyMs, answeredAt, serviceMs, retryAfter });
-          }
+          settle(problem);
         },
       },
     );

@@ -115,7 +115,8 @@ export function drive<T>(target: HttpTarget, shape: LoadShape, dispatch: Dispatc
       const issuedAt = performance.now();
       const outcome = await target.send(path, headers, shape.timeoutMs);
       const end = performance.now();
-      await dispatch.done(context, outcome, end - sentAt, end - startedAt, end - issuedAt);
+      const followUp = dispatch.done(context, outcome, end - sentAt, end - startedAt, end - issuedAt);
+      if (followUp) await followUp;
     }
   };
   const finished = Promise.all(Array.from({ length: shape.connections }, loop)).then(() => undefined);
