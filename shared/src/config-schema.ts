@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NODE_URL_MAX, SERVICE_NAME_MAX, SERVICE_PATTERN_MAX } from './store-columns.js';
 import { isCurveKey } from './z85.js';
 
 // The one schema for config/default.toml. Every section is strict: an unknown key is an error.
@@ -71,11 +72,15 @@ export const AssignmentSection = z
   })
   .strict();
 
-const BootstrapService = z.object({ name: z.string().min(1).max(30), pattern: z.string().min(1).max(128) }).strict();
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
+
+const BootstrapService = z
+  .object({ name: z.string().min(1).max(SERVICE_NAME_MAX), pattern: z.string().min(1).max(SERVICE_PATTERN_MAX) })
+  .strict();
 const BootstrapNode = z
   .object({
     service: z.string().min(1),
-    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).max(255),
+    url: httpUrl.max(NODE_URL_MAX),
     capacity: positiveInt,
     available: z.number().int().nonnegative().optional(),
     downed: z.boolean().default(false),
@@ -124,7 +129,6 @@ const domainName = z
   .string()
   .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'expected a domain name, optionally with ":port"')
   .transform((value) => value.toLowerCase());
-const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' });
 
 export const BrowserIdSection = z
   .object({

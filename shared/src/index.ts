@@ -10,6 +10,7 @@ export { createLogger, type Logger, warnLoudly } from './log.js';
 export * from './node-secrets.js';
 export * from './protocol.js';
 export { warnAboutUnsafeSettings } from './startup-warnings.js';
+export * from './store-columns.js';
 export * from './token-jobs.js';
 export * from './token-secrets-source.js';
 export * from './tokenlib.js';

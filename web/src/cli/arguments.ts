@@ -1,16 +1,9 @@
+import { EMAIL_MAX, NODE_COUNT_MAX, NODE_URL_MAX, SERVICE_NAME_MAX, SERVICE_PATTERN_MAX } from '@tokenserver/shared';
 import { InvalidArgumentError } from 'commander';
 
 // Commander parsers for the ops commands' arguments and options. A value the schema cannot hold (see
 // db/migrations.ts) is refused here, before anything is stored: commander prints "error: … expected …" and
 // the program exits 2.
-
-/** The widths of the columns these values are stored in. */
-export const SERVICE_NAME_MAX = 30;
-export const SERVICE_PATTERN_MAX = 128;
-export const NODE_URL_MAX = 255;
-export const EMAIL_MAX = 255;
-/** Node counters are MySQL INT columns. */
-export const NODE_COUNT_MAX = 2_147_483_647;
 
 export function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
