@@ -1,6 +1,6 @@
 import { type HawkTokenCredentials, hawkRequest } from '@tokenserver/shared/hawk/client';
 import { parseObject } from './checks.js';
-import { HttpTarget } from './runner.js';
+import { HttpTarget } from './http-client.js';
 import { loopbackTarget } from './target.js';
 
 // `--hawk`: each token the run receives is spent at once, as a Sync client would, with a Hawk-signed GET

@@ -1,6 +1,6 @@
 import { LatencyHistogram, round3 } from './histogram.js';
+import { TIMEOUT_ERROR } from './http-client.js';
 import type { KindTotals, ProblemGroup, TimelinePoint } from './result.js';
-import { TIMEOUT_ERROR } from './runner.js';
 import type { RequestKind } from './scenarios.js';
 
 // Aggregates answers as they arrive: totals per status and per request kind, one latency histogram for the run and

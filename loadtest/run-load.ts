@@ -2,11 +2,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadOrCreateLoadtestKey, type NodeSecrets } from '@tokenserver/shared';
 import { answerChecker, checkShed } from './checks.js';
 import { type AuthScheme, BrowserIdSigner, CredentialPool, type CredentialSigner, OAuthSigner } from './credentials.js';
+import { HttpTarget } from './http-client.js';
 import { HawkNodeCheck } from './node-check.js';
 import { ProgressReporter } from './progress.js';
 import { type Answer, RunRecorder } from './recorder.js';
 import { type LoadResult, RESULT_FORMAT } from './result.js';
-import { drive, HttpTarget } from './runner.js';
+import { drive } from './runner.js';
 import {
   existingUserId,
   type Mix,

@@ -1,14 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import type { HttpOutcome, HttpTarget } from './http-client.js';
 
 // HTTP load over keep-alive connections: `connections` loops, each sending its next request when the previous one
 // is answered. With a target rate, requests are given send times 1/rate apart and latency is measured from that
 // scheduled time, so a slow server shows up as latency instead of silently lowering the offered load.
-
-/** The error code of a request that got no answer within its timeout. */
-export const TIMEOUT_ERROR = 'ETIMEDOUT';
-
-export type HttpOutcome = { status: number; body: string; retryAfter?: string } | { error: string };
 
 export interface LoadShape {
   connections: number;
@@ -29,59 +24,6 @@ export interface Dispatch<T> {
    * sent: the server's own answer time. A returned promise holds the connection's loop until it settles.
    */
   done(context: T, outcome: HttpOutcome, latencyMs: number, atMs: number, serviceMs: number): void | Promise<void>;
-}
-
-/**
- * Keep-alive connections to one origin. undici's Pool rather than node:http: the generator shares the machine's
- * cores with the server it measures, and undici spends about half as much CPU per request, which is CPU the server
- * gets back (it matters most when the generator offers twice what the server can take).
- */
-export class HttpTarget {
-  private readonly pool: Pool;
-
-  constructor(
-    readonly url: URL,
-    connections: number,
-  ) {
-    this.pool = new Pool(url.origin, { connections, pipelining: 1 });
-  }
-
-  async send(path: string, headers: Readonly<Record<string, string>>, timeoutMs: number): Promise<HttpOutcome> {
-    try {
-      const res = await this.pool.request({
-        path,
-        method: 'GET',
-        headers,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const body = await res.body.text();
-      const retryAfter = res.headers['retry-after'];
-      return {
-        status: res.statusCode,
-        body,
-        ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
-      };
-    } catch (err) {
-      return { error: errorCode(err) };
-    }
-  }
-
-  close(): void {
-    void this.pool.destroy();
-  }
-}
-
-const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
-
-/** A connection error as a short code: the socket's own (ECONNREFUSED, ECONNRESET) or TIMEOUT_ERROR. */
-function errorCode(err: unknown): string {
-  const { code, message, cause } = err as { code?: string; message?: string; cause?: { code?: string } };
-  if (code && UNDICI_TIMEOUTS.has(code)) return TIMEOUT_ERROR;
-  if (cause?.code) return cause.code;
-  // undici's name for a connection the server closed without answering; node:http called it ECONNRESET.
-  if (code === 'UND_ERR_SOCKET') return 'ECONNRESET';
-  return code ?? message ?? String(err);
 }
 
 export interface DriveControl {

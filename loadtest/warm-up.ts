@@ -1,7 +1,7 @@
 import type { CredentialPool } from './credentials.js';
+import type { HttpTarget } from './http-client.js';
 import { group } from './recorder.js';
 import type { ProblemGroup } from './result.js';
-import type { HttpTarget } from './runner.js';
 
 // Before an existing-users run, every user asks for a token once through the API, so the users really are rows in
 // the database (created by the same path as in production) and the run spreads over all of them.

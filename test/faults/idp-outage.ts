@@ -1,7 +1,8 @@
 import { DerivedSecrets } from '@tokenserver/shared';
 import { answerChecker } from '../../loadtest/checks.js';
+import { HttpTarget } from '../../loadtest/http-client.js';
 import type { TimedAnswer } from '../../loadtest/run-load.js';
-import { drive, HttpTarget } from '../../loadtest/runner.js';
+import { drive } from '../../loadtest/runner.js';
 import { existingUserId, type RequestKind } from '../../loadtest/scenarios.js';
 import { keyPair, makeBackedAssertion } from '../support/browserid.js';
 import { eventually } from '../support/processes.js';

@@ -1,0 +1,126 @@
+// The load generator's HTTP client against the alternatives, in CPU per request of the generating process: the CPU
+// it takes from a server it shares a machine with. Each client keeps CONNECTIONS keep-alive connections busy
+// (closed loop) against a node:http server in a child process that answers every GET with a 503 like the token
+// server's shed answer. Rounds alternate the clients so that a noisy machine slows them alike; figures are medians.
+//
+//   npm run bench:http-client [-- --rounds 5 --seconds 2]
+
+import { spawn } from 'node:child_process';
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { Pool } from 'undici';
+import { HttpTarget } from './http-client.js';
+
+const CONNECTIONS = 32;
+const PATH = '/1.0/sync/1.5';
+/** About the size of an OAuth JWT in the load test. */
+const HEADERS = { Authorization: `Bearer ${'x'.repeat(900)}`, 'X-KeyID': '1700000000000-abcdefghijklmnopqrstuv' };
+
+type Send = () => Promise<number>;
+
+if (process.argv.includes('--serve')) {
+  const body = JSON.stringify({
+    status: 'error',
+    errors: [{ location: 'body', name: '', description: 'unavailable' }],
+  });
+  const server = createServer((_req, res) => {
+    res.writeHead(503, { 'Content-Type': 'application/json', 'Content-Length': body.length, 'Retry-After': '10' });
+    res.end(body);
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`));
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rounds: { type: 'string' }, seconds: { type: 'string' } } });
+  const rounds = Number(values.rounds ?? 5);
+  const seconds = Number(values.seconds ?? 2);
+  const server = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve']);
+  const port = await new Promise<number>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(Number(d))));
+  const origin = `http://127.0.0.1:${port}`;
+  try {
+    const clients: Record<string, Send> = {
+      'node:http': nodeHttpClient(origin),
+      'undici request()': undiciClient(origin),
+      'loadtest/http-client.ts': ourClient(origin),
+    };
+    const samples = new Map<string, { cpuUs: number[]; perSecond: number[] }>();
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, send] of Object.entries(clients)) {
+        const run = await closedLoop(send, seconds * 1000);
+        const entry = samples.get(name) ?? { cpuUs: [], perSecond: [] };
+        entry.cpuUs.push(run.cpuUs);
+        entry.perSecond.push(run.perSecond);
+        samples.set(name, entry);
+      }
+    }
+    const baseline = median(samples.get('node:http')?.cpuUs ?? []);
+    console.log(`\nnpm run bench:http-client -- --rounds ${rounds} --seconds ${seconds}\n`);
+    console.log('| client | CPU per request (µs) | / node:http | requests/s |');
+    console.log('|---|---|---|---|');
+    for (const [name, { cpuUs, perSecond }] of samples) {
+      const cpu = median(cpuUs);
+      console.log(
+        `| ${name} | ${cpu.toFixed(1)} | **${(cpu / baseline).toFixed(2)}** | ${Math.round(median(perSecond))} |`,
+      );
+    }
+  } finally {
+    server.kill();
+  }
+}
+
+async function closedLoop(send: Send, ms: number): Promise<{ cpuUs: number; perSecond: number }> {
+  let count = 0;
+  const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const loop = async () => {
+    while (performance.now() - startedAt < ms) {
+      if ((await send()) !== 503) throw new Error('the server did not answer 503');
+      count++;
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, loop));
+  const cpu = process.cpuUsage(cpuBefore);
+  return { cpuUs: (cpu.user + cpu.system) / count, perSecond: count / ((performance.now() - startedAt) / 1000) };
+}
+
+function nodeHttpClient(origin: string): Send {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  return () =>
+    new Promise((resolve, reject) => {
+      const req = request(`${origin}${PATH}`, { agent, headers: HEADERS }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve(body.length > 0 ? (res.statusCode as number) : 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+}
+
+function undiciClient(origin: string): Send {
+  const pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1 });
+  return async () => {
+    const res = await pool.request({ path: PATH, method: 'GET', headers: HEADERS });
+    const body = await res.body.text();
+    return body.length > 0 ? res.statusCode : 0;
+  };
+}
+
+function ourClient(origin: string): Send {
+  const target = new HttpTarget(new URL(origin), CONNECTIONS);
+  return async () => {
+    const outcome = await target.send(PATH, HEADERS, 10_000);
+    return 'status' in outcome && outcome.body.length > 0 ? outcome.status : 0;
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
