@@ -11,6 +11,7 @@ import {
 } from './sql-database.js';
 import { type SqlDialect, SqlStore, type SqlStoreOptions } from './sql-store.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { SqliteWorkQueue } from './sqlite-work-queue.js';
 import { StoreUnavailableError } from './store.js';
 
 export interface SqliteOptions extends SqlStoreOptions {
@@ -40,14 +41,14 @@ export function openSqliteStore(path: string, options: SqliteOptions): SqlStore 
  * (async, mid-flight) transaction can then never release. Other processes have their own event loop, so for
  * them the file lock and busy timeout are enough.
  */
-const fileQueues = new Map<string, { tail: Promise<unknown> }>();
+const fileQueues = new Map<string, SqliteWorkQueue>();
 
 /** Serialises all work on one file within this process, so async transactions never interleave. */
 class SqliteDatabase implements SqlDatabase {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly direct: SqlExecutor;
-  private readonly queue: { tail: Promise<unknown> };
+  private readonly queue: SqliteWorkQueue;
   private readonly checkpointer: SqliteCheckpointer | undefined;
 
   constructor(path: string, options: Pick<SqliteOptions, 'busyTimeoutMs' | 'backgroundCheckpoint'>) {
@@ -112,9 +113,7 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.queue.tail.then(fn);
-    this.queue.tail = result.catch(() => undefined);
-    return result;
+    return this.queue.run(fn);
   }
 
   private prepare(sql: string): Database.Statement {
@@ -127,11 +126,11 @@ class SqliteDatabase implements SqlDatabase {
   }
 }
 
-function queueFor(path: string): { tail: Promise<unknown> } {
-  if (path === ':memory:') return { tail: Promise.resolve() };
+function queueFor(path: string): SqliteWorkQueue {
+  if (path === ':memory:') return new SqliteWorkQueue();
   let queue = fileQueues.get(path);
   if (!queue) {
-    queue = { tail: Promise.resolve() };
+    queue = new SqliteWorkQueue();
     fileQueues.set(path, queue);
   }
   return queue;
