@@ -30,7 +30,7 @@ export const BrokerSection = z
 export const WorkerSection = z
   .object({
     processes: positiveInt.default(1),
-    concurrency: z.number().int().min(1).max(65535).default(64),
+    concurrency: z.number().int().min(1).max(65535).default(128),
     max_jobs: z.number().int().nonnegative().default(0),
     max_age_s: z.number().nonnegative().default(0),
     restart_backoff_ms: positiveInt.default(250),
