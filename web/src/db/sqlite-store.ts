@@ -68,15 +68,15 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   all<Row>(sql: string, params?: readonly SqlValue[]): Promise<Row[]> {
-    return this.serialize(() => this.direct.all<Row>(sql, params));
+    return this.queue.run(() => this.direct.all<Row>(sql, params));
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
-    return this.serialize(() => this.direct.run(sql, params));
+    return this.queue.run(() => this.direct.run(sql, params));
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.serialize(async () => {
+    return this.queue.run(async () => {
       await this.direct.run('BEGIN IMMEDIATE');
       try {
         const result = await fn(this.direct);
@@ -90,11 +90,11 @@ class SqliteDatabase implements SqlDatabase {
   }
 
   session<T>(fn: (conn: SqlExecutor) => Promise<T>): Promise<T> {
-    return this.serialize(() => fn(this.direct));
+    return this.queue.run(() => fn(this.direct));
   }
 
   close(): Promise<void> {
-    return this.serialize(async () => {
+    return this.queue.run(async () => {
       await this.checkpointer?.close();
       this.db.close();
     });
@@ -110,10 +110,6 @@ class SqliteDatabase implements SqlDatabase {
         process.emitWarning(`${err.message}; checkpoints run on the serving thread again`, 'SqliteCheckpointWarning');
       },
     });
-  }
-
-  private serialize<T>(fn: () => Promise<T>): Promise<T> {
-    return this.queue.run(fn);
   }
 
   private prepare(sql: string): Database.Statement {
