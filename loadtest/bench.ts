@@ -243,11 +243,6 @@ async function measure(
   };
   process.stderr.write(`${label}: ${JSON.stringify(measured)}\n`);
   for (const warning of result.warnings) runWarnings.push(`${label}: ${warning}`);
-  if (result.generator.signedDuringRun > 0) {
-    runWarnings.push(
-      `${label}: the generator signed ${result.generator.signedDuringRun} credentials during the run (${Math.round(result.generator.signingMsDuringRun)} ms of its CPU): raise its newUsersPerSecond in loadtest/bench.ts`,
-    );
-  }
   // runLoad judges only its CPU; with a rate, a generator whose connections are all waiting also falls behind.
   const sentPerSecond = result.totals.requests / result.elapsedS;
   if (options.rate && sentPerSecond < options.rate * 0.9) {

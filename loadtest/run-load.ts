@@ -210,6 +210,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         `the load generator was busy (${Math.round(cpuPercent)}% of a core, event-loop delay p99 ${eventLoopDelayP99Ms.toFixed(1)} ms): it may have limited the rate`,
       );
     }
+    if (pool.stats.signedDuringRun > 0) {
+      // Signing is the generator's costliest work (an RS256 signature is about 0.3 ms): CPU taken from the server.
+      warnings.push(
+        `the load generator signed ${pool.stats.signedDuringRun} credentials during the run (${Math.round(pool.stats.signingMsDuringRun)} ms of its CPU): pre-sign more new users (newUserPool)`,
+      );
+    }
     if (recorder.unexpected > 0) warnings.push(`${recorder.unexpected} unexpected answers`);
 
     return {

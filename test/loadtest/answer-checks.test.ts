@@ -233,5 +233,19 @@ describe('load-test tool: counting unexpected answers', () => {
         await server.close();
       }
     });
+
+    it('warns when the generator had to sign credentials during the run, and not when it did not', async () => {
+      const server = await startLoadtestStandIn((_req, res) => answerJson(res, 503, apiErrors.unavailable(3).toBody()));
+      try {
+        const short = await thirtyNewUsers(server.url, { newUserPool: 10 });
+        expect(short.generator.signedDuringRun).to.equal(20);
+        expect(short.warnings.filter((w) => /signed 20 credentials during the run/.test(w))).to.have.length(1);
+        const enough = await thirtyNewUsers(server.url);
+        expect(enough.generator.signedDuringRun).to.equal(0);
+        expect(enough.warnings.filter((w) => /during the run/.test(w))).to.deep.equal([]);
+      } finally {
+        await server.close();
+      }
+    });
   });
 });
