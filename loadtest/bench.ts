@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { freePort } from './free-port.js';
 import { LatencyHistogram } from './histogram.js';
+import { type CpuByRole, coresUsed, processTreeCpu } from './process-cpu.js';
 import type { LoadResult } from './result.js';
 import { runLoad, type TimedAnswer } from './run-load.js';
 import type { ScenarioName } from './scenarios.js';
@@ -73,12 +74,16 @@ interface Measured {
   unexpected: number;
   /** The load generator's CPU over the run, in cores (near 1: it may have limited the rate). */
   generatorCpu: number;
+  /** The design's processes' CPU over the run, in cores, by role (empty where there is no /proc). */
+  serverCpu: CpuByRole;
 }
 
 /** A running design under test: its URL, its run directory, and how to stop it. */
 interface Running {
   url: string;
   runDir: string;
+  /** The design's top process: its tree is what serverCpu sums. */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -164,6 +169,7 @@ async function start(design: Design, testCase: Case, slug = slugOf(testCase.name
   return {
     url: `http://127.0.0.1:${port}`,
     runDir: join(runDir, 'run'),
+    pid: child.pid as number,
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
@@ -192,6 +198,28 @@ async function webLagP99Ms(url: string): Promise<number> {
   return worst;
 }
 
+/** The process roles of both designs, as their command lines name them; anything else is a supervisor. */
+const ROLES = ['web', 'broker', 'worker', 'baseline'] as const;
+function roleOf(cmdline: string): string {
+  if (cmdline.includes('web-main.js')) return 'web';
+  if (cmdline.includes('broker/dist/cli.js')) return 'broker';
+  if (cmdline.includes('worker-main.js')) return 'worker';
+  if (cmdline.includes('baseline-server')) return 'baseline';
+  return 'supervisors';
+}
+
+/** One row of the per-process CPU table: cores by role over the run, and the server's CPU per token. */
+function cpuRow(label: string, measured: Measured): string {
+  const cores = (role: string) => (measured.serverCpu[role] === undefined ? '–' : measured.serverCpu[role].toFixed(2));
+  const serverCores = Object.values(measured.serverCpu).reduce((sum, c) => sum + c, 0);
+  const perToken = measured.tokensPerSecond > 0 ? `${Math.round((serverCores / measured.tokensPerSecond) * 1e6)}` : '–';
+  return (
+    `| ${label} | ${[...ROLES, 'supervisors'].map(cores).join(' | ')} | ${measured.generatorCpu.toFixed(2)} | ` +
+    `${(serverCores + measured.generatorCpu).toFixed(2)} | ${perToken} |`
+  );
+}
+const cpuRows: string[] = [];
+
 /** runLoad's warnings (e.g. the generator near saturation), each with its run, printed after the tables. */
 const runWarnings: string[] = [];
 
@@ -209,6 +237,7 @@ async function measure(
     acceptShedding?: boolean;
   } = {},
 ): Promise<Measured> {
+  let cpuBefore: { at: number; byRole: CpuByRole } | undefined;
   const result: LoadResult = await runLoad({
     url: running.url,
     scenario: testCase.scenario,
@@ -228,8 +257,13 @@ async function measure(
     // The lag figure covers the measured run only, not the creation of the existing users before it.
     onRunStart: async () => {
       await webLagP99Ms(running.url);
+      cpuBefore = { at: performance.now(), byRole: processTreeCpu(running.pid, roleOf) ?? {} };
     },
   });
+  const cpuAfter = processTreeCpu(running.pid, roleOf) ?? {};
+  const serverCpu = cpuBefore
+    ? coresUsed(cpuBefore.byRole, cpuAfter, (performance.now() - cpuBefore.at) / 1000)
+    : ({} as CpuByRole);
   const lagP99Ms = await webLagP99Ms(running.url);
   const ok = result.totals.byStatus['200'] ?? 0;
   const measured: Measured = {
@@ -240,7 +274,9 @@ async function measure(
     statuses: result.totals.byStatus,
     unexpected: result.totals.unexpected,
     generatorCpu: Number((result.generator.cpuPercent / 100).toFixed(3)),
+    serverCpu,
   };
+  cpuRows.push(cpuRow(label, measured));
   process.stderr.write(`${label}: ${JSON.stringify(measured)}\n`);
   for (const warning of result.warnings) runWarnings.push(`${label}: ${warning}`);
   // runLoad judges only its CPU; with a rate, a generator whose connections are all waiting also falls behind.
@@ -331,6 +367,7 @@ async function overloadRow(): Promise<string> {
         `OVERLOAD: ${measured.unexpected} unexpected answers (a 503 without a valid Retry-After, or anything but a good 200 or 503): see bench.json`,
       );
     }
+    overloadAccount(peak, measured, (measured.statuses['503'] ?? 0) / DURATION_S);
     const rejectedTimes = rejected.count === 0 ? '–' : `${rejected.p50.toFixed(1)} / ${rejected.p99.toFixed(1)} ms`;
     return (
       `| ${Math.round(peak.tokensPerSecond)} | ${Math.round(peak.tokensPerSecond * 2)} | ${Math.round(measured.tokensPerSecond)} | ` +
@@ -341,6 +378,29 @@ async function overloadRow(): Promise<string> {
     await running.stop();
   }
 }
+/**
+ * The overload run's CPU account, from the per-process figures: what each 503 cost the web front (its CPU beyond what
+ * its share of the tokens cost at the peak), against what a token costs the server. With t the server's CPU per token
+ * and s per 503, a server that had every core to itself would serve (t - 2s) / (t - s) of its peak at twice the peak:
+ * the ceiling on this machine even with the generator elsewhere, which here also takes cores of its own.
+ */
+function overloadAccount(peak: Measured, overloaded: Measured, rejectedPerSecond: number): void {
+  const total = (m: Measured) => Object.values(m.serverCpu).reduce((sum, cores) => sum + cores, 0);
+  const peakWeb = peak.serverCpu.web;
+  const overloadedWeb = overloaded.serverCpu.web;
+  if (peakWeb === undefined || overloadedWeb === undefined || rejectedPerSecond === 0) return;
+  const servedShare = overloaded.tokensPerSecond / peak.tokensPerSecond;
+  const perRejectedS = (overloadedWeb - peakWeb * servedShare) / rejectedPerSecond;
+  const perTokenS = total(peak) / peak.tokensPerSecond;
+  const ceiling = (perTokenS - 2 * perRejectedS) / (perTokenS - perRejectedS);
+  overloadNotes.push(
+    `At twice the peak each 503 cost the web front ${Math.round(perRejectedS * 1e6)} µs of CPU (s), a token costs the server ${Math.round(perTokenS * 1e6)} µs (t), ` +
+      `and the generator took ${(overloaded.generatorCpu - peak.generatorCpu).toFixed(2)} more cores than at the peak. ` +
+      `Ceiling of served / peak with every core for the server: (t - 2s) / (t - s) = ${ceiling.toFixed(2)}.`,
+  );
+}
+const overloadNotes: string[] = [];
+
 const overload = OVERLOAD ? await overloadRow() : '| skipped (--no-overload) | | | | | | | | |';
 
 const profiled = CPU_PROF_DIR === undefined ? '' : ` --cpu-prof ${CPU_PROF_DIR}`;
@@ -355,6 +415,13 @@ console.log(
 );
 console.log('|---|---|---|---|---|---|---|---|---|');
 console.log(overload);
+for (const note of overloadNotes) console.log(`\n${note}`);
+console.log(
+  "\nWhere the CPU goes: cores each process role used over the measured run (from /proc, every thread), the generator, their total, and the server's CPU per token (µs; at twice the peak it also pays for the 503s).",
+);
+console.log(`\n| run | ${[...ROLES, 'supervisors'].join(' | ')} | generator | total | server µs / token |`);
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const row of cpuRows) console.log(row);
 for (const alert of alerts) console.log(`\n!!! ${alert} !!!`);
 if (runWarnings.length > 0) {
   console.log('\nWarnings from runLoad (where the generator was busy, it may have limited the rate measured):');
