@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { HttpTarget } from './http-client.js';
+import { median } from './median.js';
 
 const CONNECTIONS = 32;
 const PATH = '/1.0/sync/1.5';
@@ -118,9 +119,4 @@ function ourClient(origin: string): Send {
     const outcome = await target.send(PATH, HEADERS, 10_000);
     return 'status' in outcome && outcome.body.length > 0 ? outcome.status : 0;
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
