@@ -15,6 +15,9 @@ export interface ErrorBody {
 }
 
 export class TokenServerError extends Error {
+  /** The answer's body, serialised once: a shared instance (the shed 503) goes out thousands of times a second. */
+  readonly json: string;
+
   constructor(
     readonly httpStatus: number,
     readonly status: string,
@@ -23,6 +26,7 @@ export class TokenServerError extends Error {
   ) {
     super(`${httpStatus} ${status}: ${detail.description}`);
     this.name = 'TokenServerError';
+    this.json = JSON.stringify(this.toBody());
   }
 
   get location(): ErrorLocation {

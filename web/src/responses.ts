@@ -5,6 +5,8 @@ import { requestRecordOf } from './observability/request-record.js';
 // Every answer of the web front leaves through here, so each one carries X-Timestamp (clients resync their
 // clock from it after invalid-timestamp). Writing to the raw response skips Express's res.json machinery.
 
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Current time in whole Unix seconds, as the X-Timestamp header carries it. */
 export function unixSeconds(): string {
   return String(Math.floor(Date.now() / 1000));
@@ -32,9 +34,14 @@ export function sendJson(
 export function sendError(
   res: ServerResponse,
   error: TokenServerError,
-  headers: Readonly<Record<string, string>> = {},
+  headers: Readonly<Record<string, string>> = NO_HEADERS,
 ): void {
   const record = requestRecordOf(res);
   if (record) record.errorStatus = error.status;
-  sendJson(res, error.httpStatus, JSON.stringify(error.toBody()), { ...error.headers, ...headers });
+  sendJson(
+    res,
+    error.httpStatus,
+    error.json,
+    headers === NO_HEADERS ? error.headers : { ...error.headers, ...headers },
+  );
 }

@@ -66,7 +66,7 @@ function clientErrorAnswer(code: string | undefined): RawHttpAnswer {
   return {
     httpStatus: error.httpStatus,
     headers: { 'Content-Type': 'application/json', 'X-Timestamp': unixSeconds() },
-    body: JSON.stringify(error.toBody()),
+    body: error.json,
   };
 }
 
