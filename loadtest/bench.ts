@@ -3,7 +3,7 @@
 // then the brokered stack at twice its saturating rate. Bounded: every run has a fixed duration,
 // targets loopback only, and every process it starts is stopped at the end.
 //
-//   npm run bench [-- --duration 10 --connections 128] [--only BrowserID] [--no-overload] [--cpu-prof DIR]
+//   npm run bench [-- --duration 10 --connections 128] [--rounds 3] [--only BrowserID] [--no-overload] [--cpu-prof DIR]
 //   TOKENSERVER_TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/x  enables the MariaDB case
 //
 // --cpu-prof DIR (a new or empty directory): every process of the designs under test (the brokered stack's
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { freePort } from './free-port.js';
 import { LatencyHistogram } from './histogram.js';
+import { median } from './median.js';
 import { type CpuByRole, coresUsed, processTreeCpu } from './process-cpu.js';
 import type { LoadResult } from './result.js';
 import { runLoad, type TimedAnswer } from './run-load.js';
@@ -43,6 +44,12 @@ const OVERLOAD_CONNECTIONS = arg('overload-connections', 512);
 /** `--only TEXT`: run only the cases whose name contains TEXT (for quick experiments; BENCHMARKS.md uses all). */
 const ONLY = argText('only') ?? '';
 const OVERLOAD = !process.argv.includes('--no-overload');
+/**
+ * `--rounds N`: each case (and the overload) N times, the designs' order alternating; the tables give medians, and the
+ * ratio is the median of each round's own ratio (both designs measured minutes apart, not a whole run apart).
+ */
+const ROUNDS = arg('rounds', 1);
+const roundLabel = (round: number) => (ROUNDS === 1 ? '' : ` / round ${round + 1}`);
 /** `--cpu-prof DIR`, relative to where npm was run: see the header. */
 const CPU_PROF = argText('cpu-prof');
 const CPU_PROF_DIR = CPU_PROF === undefined ? undefined : resolve(process.env.INIT_CWD ?? process.cwd(), CPU_PROF);
@@ -198,6 +205,11 @@ async function webLagP99Ms(url: string): Promise<number> {
   return worst;
 }
 
+/** The median of one figure over runs. */
+function middle(runs: readonly Measured[], figure: 'tokensPerSecond' | 'p50Ms' | 'p99Ms' | 'lagP99Ms'): number {
+  return median(runs.map((m) => m[figure]));
+}
+
 /** The process roles of both designs, as their command lines name them; anything else is a supervisor. */
 const ROLES = ['web', 'broker', 'worker', 'baseline'] as const;
 function roleOf(cmdline: string): string {
@@ -315,21 +327,27 @@ for (const testCase of CASES.filter((c) => c.name.includes(ONLY))) {
     rows.push(`| ${testCase.name} | skipped: set TOKENSERVER_TEST_MYSQL_URL | | | | |`);
     continue;
   }
-  const results: Partial<Record<Design, Measured>> = {};
-  for (const design of ['baseline', 'brokered'] as Design[]) {
-    const running = await start(design, testCase);
-    try {
-      results[design] = await measure(running, testCase, `${testCase.name} / ${design}`);
-    } finally {
-      await running.stop();
+  const runs: Record<Design, Measured[]> = { baseline: [], brokered: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate which design goes first, so that a machine slowing down (or speeding up) favours neither.
+    const order: Design[] = round % 2 === 0 ? ['baseline', 'brokered'] : ['brokered', 'baseline'];
+    for (const design of order) {
+      const running = await start(design, testCase);
+      try {
+        runs[design].push(await measure(running, testCase, `${testCase.name} / ${design}${roundLabel(round)}`));
+      } finally {
+        await running.stop();
+      }
     }
   }
-  json[testCase.name] = results;
-  const { baseline, brokered } = results as Record<Design, Measured>;
-  const cell = (m: Measured) =>
-    `${Math.round(m.tokensPerSecond)} (${m.p50Ms.toFixed(1)} / ${m.p99Ms.toFixed(1)} ms, lag ${m.lagP99Ms.toFixed(1)} ms)`;
+  json[testCase.name] = ROUNDS === 1 ? { baseline: runs.baseline[0], brokered: runs.brokered[0] } : runs;
+  const ratios = runs.brokered.map((b, i) => b.tokensPerSecond / (runs.baseline[i] as Measured).tokensPerSecond);
+  const eachRound = ROUNDS === 1 ? '' : ` (${ratios.map((r) => r.toFixed(2)).join(', ')})`;
+  const cell = (m: Measured[]) =>
+    `${Math.round(middle(m, 'tokensPerSecond'))} (${middle(m, 'p50Ms').toFixed(1)} / ${middle(m, 'p99Ms').toFixed(1)} ms, lag ${middle(m, 'lagP99Ms').toFixed(1)} ms)`;
+  const unexpected = [...runs.baseline, ...runs.brokered].reduce((sum, m) => sum + m.unexpected, 0);
   rows.push(
-    `| ${testCase.name} | ${cell(baseline)} | ${cell(brokered)} | **${(brokered.tokensPerSecond / baseline.tokensPerSecond).toFixed(2)}** | ${baseline.unexpected + brokered.unexpected} |`,
+    `| ${testCase.name} | ${cell(runs.baseline)} | ${cell(runs.brokered)} | **${median(ratios).toFixed(2)}**${eachRound} | ${unexpected} |`,
   );
 }
 
@@ -338,16 +356,16 @@ const alerts: string[] = [];
 
 // Overload: the brokered stack at twice its saturating rate (the peak is taken at CONNECTIONS), with many more
 // connections than it can serve.
-async function overloadRow(): Promise<string> {
+async function overloadRow(round: number): Promise<string> {
   const overloadCase = CASES[0] as Case;
   const running = await start('brokered', overloadCase, 'overload');
   try {
-    const peak = await measure(running, overloadCase, 'overload / peak');
+    const peak = await measure(running, overloadCase, `overload / peak${roundLabel(round)}`);
     // The 503s must come quickly (runLoad checks their Retry-After): timed apart from the 200s, from the request's
     // actual send (the server's own time; the all-answers latency counts from the scheduled send, so it also holds
     // the generator's wait for a free connection).
     const rejectedLatency = new LatencyHistogram();
-    const measured = await measure(running, overloadCase, 'overload / twice the peak', {
+    const measured = await measure(running, overloadCase, `overload / twice the peak${roundLabel(round)}`, {
       rate: Math.round(peak.tokensPerSecond * 2),
       connections: OVERLOAD_CONNECTIONS,
       // The existing users are created at the ordinary concurrency, so that the overload starts with the run.
@@ -358,7 +376,8 @@ async function overloadRow(): Promise<string> {
       acceptShedding: true,
     });
     const rejected = rejectedLatency.summary();
-    json.overload = { peak, overloaded: measured, rejected };
+    overloadJson.push({ peak, overloaded: measured, rejected });
+    overloadRatios.push(measured.tokensPerSecond / peak.tokensPerSecond);
     if (rejected.count === 0) {
       alerts.push('OVERLOAD: not a single 503: the excess was not turned away (queued, or never offered)');
     }
@@ -401,10 +420,15 @@ function overloadAccount(peak: Measured, overloaded: Measured, rejectedPerSecond
 }
 const overloadNotes: string[] = [];
 
-const overload = OVERLOAD ? await overloadRow() : '| skipped (--no-overload) | | | | | | | | |';
+const overloadJson: unknown[] = [];
+const overloadRatios: number[] = [];
+const overloadRows: string[] = [];
+for (let round = 0; OVERLOAD && round < ROUNDS; round++) overloadRows.push(await overloadRow(round));
+if (overloadJson.length > 0) json.overload = ROUNDS === 1 ? overloadJson[0] : overloadJson;
 
 const profiled = CPU_PROF_DIR === undefined ? '' : ` --cpu-prof ${CPU_PROF_DIR}`;
-console.log(`\nnpm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}${profiled}\n`);
+const rounds = ROUNDS === 1 ? '' : ` --rounds ${ROUNDS}`;
+console.log(`\nnpm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}${rounds}${profiled}\n`);
 console.log(
   '| case | baseline tokens/s (p50 / p99, web lag p99) | brokered tokens/s (p50 / p99, web lag p99) | brokered / baseline | unexpected |',
 );
@@ -414,7 +438,9 @@ console.log(
   '\n| peak tokens/s | offered rate | served tokens/s | served / peak | 503s | p50 / p99 (all, from schedule) | web lag p99 | 503 answered in p50 / p99 (from send) | unexpected (e.g. 503 without Retry-After) |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|');
-console.log(overload);
+console.log(overloadRows.length > 0 ? overloadRows.join('\n') : '| skipped (--no-overload) | | | | | | | | |');
+if (overloadRatios.length > 1)
+  console.log(`\nMedian served / peak over ${overloadRatios.length} rounds: **${median(overloadRatios).toFixed(2)}**`);
 for (const note of overloadNotes) console.log(`\n${note}`);
 console.log(
   "\nWhere the CPU goes: cores each process role used over the measured run (from /proc, every thread), the generator, their total, and the server's CPU per token (µs; at twice the peak it also pays for the 503s).",
