@@ -14,7 +14,7 @@
 // are for finding where the time goes, not for BENCHMARKS.md.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
@@ -399,9 +399,11 @@ async function overloadRow(round: number): Promise<string> {
 }
 /**
  * The overload run's CPU account, from the per-process figures: what each 503 cost the web front (its CPU beyond what
- * its share of the tokens cost at the peak), against what a token costs the server. With t the server's CPU per token
- * and s per 503, a server that had every core to itself would serve (t - 2s) / (t - s) of its peak at twice the peak:
- * the ceiling on this machine even with the generator elsewhere, which here also takes cores of its own.
+ * its share of the tokens cost at the peak: an estimate, as the cost per token moves with the load), against what a
+ * token costs the server. With t the server's CPU per token and s per 503, a server whose peak is bound by the CPU
+ * (every core busy) serves at most (t - 2s) / (t - s) of that peak at twice it, even with the generator elsewhere.
+ * Where the peak left cores idle (its processes waiting on one another's hand-offs), the spare CPU can pay for the
+ * 503s instead, and the figure may come out above that bound: the note gives the cores the peak used, to tell.
  */
 function overloadAccount(peak: Measured, overloaded: Measured, rejectedPerSecond: number): void {
   const total = (m: Measured) => Object.values(m.serverCpu).reduce((sum, cores) => sum + cores, 0);
@@ -411,11 +413,12 @@ function overloadAccount(peak: Measured, overloaded: Measured, rejectedPerSecond
   const servedShare = overloaded.tokensPerSecond / peak.tokensPerSecond;
   const perRejectedS = (overloadedWeb - peakWeb * servedShare) / rejectedPerSecond;
   const perTokenS = total(peak) / peak.tokensPerSecond;
-  const ceiling = (perTokenS - 2 * perRejectedS) / (perTokenS - perRejectedS);
+  const bound = (perTokenS - 2 * perRejectedS) / (perTokenS - perRejectedS);
   overloadNotes.push(
     `At twice the peak each 503 cost the web front ${Math.round(perRejectedS * 1e6)} µs of CPU (s), a token costs the server ${Math.round(perTokenS * 1e6)} µs (t), ` +
       `and the generator took ${(overloaded.generatorCpu - peak.generatorCpu).toFixed(2)} more cores than at the peak. ` +
-      `Ceiling of served / peak with every core for the server: (t - 2s) / (t - s) = ${ceiling.toFixed(2)}.`,
+      `Bound on served / peak for a CPU-bound peak: (t - 2s) / (t - s) = ${bound.toFixed(2)}; ` +
+      `the peak run used ${(total(peak) + peak.generatorCpu).toFixed(2)} cores (server and generator) of ${availableParallelism()}.`,
   );
 }
 const overloadNotes: string[] = [];
