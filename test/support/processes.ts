@@ -105,11 +105,8 @@ export function descendantsOf(pid: number): number[] {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      parents.set(Number(entry), Number(statFields(readFileSync(`/proc/${entry}/stat`, 'utf8'))[1]));
-    } catch {
-      // exited meanwhile
-    }
+    const stat = procStat(Number(entry));
+    if (stat) parents.set(Number(entry), stat.ppid);
   }
   const found: number[] = [];
   for (let frontier = [pid]; frontier.length > 0; ) {
@@ -121,14 +118,31 @@ export function descendantsOf(pid: number): number[] {
 
 /** Alive and not a zombie waiting for whoever adopted it to reap it. */
 export function isRunning(pid: number): boolean {
-  try {
-    return statFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const stat = procStat(pid);
+  return stat !== undefined && stat.state !== 'Z';
 }
 
-/** The fields of /proc/<pid>/stat after `pid (comm)`, whose comm may hold spaces and parentheses. */
-function statFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+export interface ProcStat {
+  state: string;
+  ppid: number;
+  /** User and system CPU time of every thread so far. */
+  cpuSeconds: number;
+}
+
+/** Linux reports utime and stime in USER_HZ ticks, 100 a second on every architecture Node runs on. */
+const TICKS_PER_SECOND = 100;
+
+/** What /proc/PID/stat says of a process (Linux); undefined once it has exited. */
+export function procStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) state ppid …": comm may hold spaces and parentheses, so the fields are counted after the last ')'.
+  // Fields 3 (state), 4 (ppid), 14 (utime) and 15 (stime) of proc(5), here 0-based from field 3.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return { state: fields[0] as string, ppid: Number(fields[1]), cpuSeconds: ticks / TICKS_PER_SECOND };
 }
