@@ -8,8 +8,8 @@
 import { spawn } from 'node:child_process';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { benchArgs, numericOption } from './bench-options.js';
 import { HttpTarget } from './http-client.js';
 import { median } from './median.js';
 
@@ -35,9 +35,9 @@ if (process.argv.includes('--serve')) {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string' }, seconds: { type: 'string' } } });
-  const rounds = Number(values.rounds ?? 5);
-  const seconds = Number(values.seconds ?? 2);
+  const values = benchArgs(['rounds', 'seconds']);
+  const rounds = numericOption('rounds', values.rounds, 5);
+  const seconds = numericOption('seconds', values.seconds, 2, false);
   const server = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--serve']);
   const port = await new Promise<number>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(Number(d))));
   const origin = `http://127.0.0.1:${port}`;

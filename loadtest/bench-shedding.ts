@@ -18,7 +18,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { createLogger, loadConfigOrExit } from '@tokenserver/shared';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
 import { apiErrors } from '@tokenserver/web/api-errors';
@@ -27,6 +26,7 @@ import { prepareStore } from '@tokenserver/web/db/bootstrap';
 import { observeRequests } from '@tokenserver/web/observability/request-observer';
 import { WebMetrics } from '@tokenserver/web/observability/web-metrics';
 import { httpLimits, listen } from '@tokenserver/web/server';
+import { benchArgs, numericOption } from './bench-options.js';
 import { HttpTarget } from './http-client.js';
 import { median } from './median.js';
 
@@ -102,11 +102,9 @@ async function serveWebFront(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { rounds: { type: 'string' }, seconds: { type: 'string' }, 'cpu-prof': { type: 'string' } },
-  });
-  const rounds = Number(values.rounds ?? 5);
-  const seconds = Number(values.seconds ?? 2);
+  const values = benchArgs(['rounds', 'seconds', 'cpu-prof']);
+  const rounds = numericOption('rounds', values.rounds, 5);
+  const seconds = numericOption('seconds', values.seconds, 2, false);
   if (CPU_PROF_DIR !== undefined) process.stderr.write(`CPU profiles into ${CPU_PROF_DIR}\n`);
   const kinds: ServerKind[] = ['node:http floor', 'web front'];
   const servers = await Promise.all(kinds.map(startServer));

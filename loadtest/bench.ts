@@ -18,6 +18,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
+import { benchArgs, numericOption } from './bench-options.js';
 import { freePort } from './free-port.js';
 import { LatencyHistogram } from './histogram.js';
 import { median } from './median.js';
@@ -28,12 +29,13 @@ import type { ScenarioName } from './scenarios.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const AUDIENCE = 'https://bench.loadtest.local';
-const argText = (name: string): string | undefined => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at > 0 ? process.argv[at + 1] : undefined;
-};
-const arg = (name: string, fallback: number) => Number(argText(name) ?? fallback);
-const DURATION_S = arg('duration', 10);
+const options = benchArgs(
+  ['duration', 'connections', 'overload-connections', 'rounds', 'only', 'cpu-prof'],
+  ['no-overload'],
+);
+const argText = (name: string): string | undefined => options[name] as string | undefined;
+const arg = (name: string, fallback: number, whole = true) => numericOption(name, argText(name), fallback, whole);
+const DURATION_S = arg('duration', 10, false);
 /**
  * Closed-loop connections of every run but the overload's. 128 is the web front's own limit (`[web] max_in_flight`),
  * and what saturates the brokered stack: at 64 it served about 0.75 of what it serves at 128 or 256, so a "peak" taken
@@ -43,7 +45,7 @@ const CONNECTIONS = arg('connections', 128);
 const OVERLOAD_CONNECTIONS = arg('overload-connections', 512);
 /** `--only TEXT`: run only the cases whose name contains TEXT (for quick experiments; BENCHMARKS.md uses all). */
 const ONLY = argText('only') ?? '';
-const OVERLOAD = !process.argv.includes('--no-overload');
+const OVERLOAD = options['no-overload'] !== true;
 /**
  * `--rounds N`: each case (and the overload) N times, the designs' order alternating; the tables give medians, and the
  * ratio is the median of each round's own ratio (both designs measured minutes apart, not a whole run apart).
@@ -83,6 +85,8 @@ interface Measured {
   generatorCpu: number;
   /** The design's processes' CPU over the run, in cores, by role (empty where there is no /proc). */
   serverCpu: CpuByRole;
+  /** How long the measured run took. */
+  elapsedS: number;
 }
 
 /** A running design under test: its URL, its run directory, and how to stop it. */
@@ -287,6 +291,7 @@ async function measure(
     unexpected: result.totals.unexpected,
     generatorCpu: Number((result.generator.cpuPercent / 100).toFixed(3)),
     serverCpu,
+    elapsedS: result.elapsedS,
   };
   cpuRows.push(cpuRow(label, measured));
   process.stderr.write(`${label}: ${JSON.stringify(measured)}\n`);
@@ -386,7 +391,7 @@ async function overloadRow(round: number): Promise<string> {
         `OVERLOAD: ${measured.unexpected} unexpected answers (a 503 without a valid Retry-After, or anything but a good 200 or 503): see bench.json`,
       );
     }
-    overloadAccount(peak, measured, (measured.statuses['503'] ?? 0) / DURATION_S);
+    overloadAccount(peak, measured, (measured.statuses['503'] ?? 0) / measured.elapsedS);
     const rejectedTimes = rejected.count === 0 ? '–' : `${rejected.p50.toFixed(1)} / ${rejected.p99.toFixed(1)} ms`;
     return (
       `| ${Math.round(peak.tokensPerSecond)} | ${Math.round(peak.tokensPerSecond * 2)} | ${Math.round(measured.tokensPerSecond)} | ` +
