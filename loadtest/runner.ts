@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpOutcome, HttpTarget } from './http-client.js';
 
 // HTTP load over keep-alive connections: `connections` loops, each sending its next request when the previous one
@@ -42,6 +41,7 @@ export function drive<T>(target: HttpTarget, shape: LoadShape, dispatch: Dispatc
   let issued = 0;
   let stopped = false;
   const mayIssue = () => !stopped && issued < limit && performance.now() < deadline;
+  const pacer = new Pacer();
 
   const loop = async (): Promise<void> => {
     while (mayIssue()) {
@@ -49,7 +49,7 @@ export function drive<T>(target: HttpTarget, shape: LoadShape, dispatch: Dispatc
       let sentAt = performance.now();
       if (shape.rate !== undefined) {
         const slot = startedAt + (index * 1000) / shape.rate;
-        if (slot > sentAt) await sleep(slot - sentAt);
+        if (slot > sentAt) await pacer.until(slot);
         if (stopped || slot >= deadline) return;
         sentAt = slot;
       }
@@ -68,5 +68,32 @@ export function drive<T>(target: HttpTarget, shape: LoadShape, dispatch: Dispatc
       stopped = true;
     },
     elapsedMs: () => performance.now() - startedAt,
+  };
+}
+
+/**
+ * Wakes the loops at their send times with one timer for all of them: a timer and a promise per request cost the
+ * generator a few microseconds each, CPU taken from the server at 10,000 requests a second. Send times are asked for
+ * in increasing order (each loop takes the next index, then waits), so the waiting list stays sorted.
+ */
+class Pacer {
+  private readonly waiting: Array<{ at: number; wake: () => void }> = [];
+
+  until(at: number): Promise<void> {
+    return new Promise((wake) => {
+      this.waiting.push({ at, wake });
+      if (this.waiting.length === 1) this.arm(at);
+    });
+  }
+
+  private arm(at: number): void {
+    setTimeout(this.fire, Math.max(0, at - performance.now()));
+  }
+
+  private readonly fire = (): void => {
+    const now = performance.now();
+    while (this.waiting.length > 0 && (this.waiting[0] as { at: number }).at <= now) this.waiting.shift()?.wake();
+    const next = this.waiting[0];
+    if (next) this.arm(next.at);
   };
 }
