@@ -9,9 +9,9 @@ import { spawn } from 'node:child_process';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
+import { alternatedRounds, type CpuSample, cpuTable } from './alternated-rounds.js';
 import { benchArgs, numericOption } from './bench-options.js';
 import { HttpTarget } from './http-client.js';
-import { median } from './median.js';
 
 const CONNECTIONS = 32;
 const PATH = '/1.0/sync/1.5';
@@ -47,32 +47,19 @@ async function main(): Promise<void> {
       'undici request()': undiciClient(origin),
       'loadtest/http-client.ts': ourClient(origin),
     };
-    const samples = new Map<string, { cpuUs: number[]; perSecond: number[] }>();
-    for (let round = 0; round < rounds; round++) {
-      for (const [name, send] of Object.entries(clients)) {
-        const run = await closedLoop(send, seconds * 1000);
-        const entry = samples.get(name) ?? { cpuUs: [], perSecond: [] };
-        entry.cpuUs.push(run.cpuUs);
-        entry.perSecond.push(run.perSecond);
-        samples.set(name, entry);
-      }
-    }
-    const baseline = median(samples.get('node:http')?.cpuUs ?? []);
+    const medians = await alternatedRounds(rounds, Object.keys(clients), (name) =>
+      closedLoop(clients[name] as Send, seconds * 1000),
+    );
     console.log(`\nnpm run bench:http-client -- --rounds ${rounds} --seconds ${seconds}\n`);
-    console.log('| client | CPU per request (µs) | / node:http | requests/s |');
-    console.log('|---|---|---|---|');
-    for (const [name, { cpuUs, perSecond }] of samples) {
-      const cpu = median(cpuUs);
-      console.log(
-        `| ${name} | ${cpu.toFixed(1)} | **${(cpu / baseline).toFixed(2)}** | ${Math.round(median(perSecond))} |`,
-      );
-    }
+    console.log(
+      cpuTable({ contender: 'client', cpu: 'CPU per request (µs)', ratio: '/ node:http' }, medians, 'node:http'),
+    );
   } finally {
     server.kill();
   }
 }
 
-async function closedLoop(send: Send, ms: number): Promise<{ cpuUs: number; perSecond: number }> {
+async function closedLoop(send: Send, ms: number): Promise<CpuSample> {
   let count = 0;
   const startedAt = performance.now();
   const cpuBefore = process.cpuUsage();

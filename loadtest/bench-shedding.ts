@@ -26,9 +26,9 @@ import { prepareStore } from '@tokenserver/web/db/bootstrap';
 import { observeRequests } from '@tokenserver/web/observability/request-observer';
 import { WebMetrics } from '@tokenserver/web/observability/web-metrics';
 import { httpLimits, listen } from '@tokenserver/web/server';
+import { alternatedRounds, type CpuSample, cpuTable } from './alternated-rounds.js';
 import { benchArgs, numericOption } from './bench-options.js';
 import { HttpTarget } from './http-client.js';
-import { median } from './median.js';
 
 const CONNECTIONS = 64;
 /** Shed requests a second: about what the web front turns away at twice its peak in `npm run bench`. */
@@ -112,28 +112,15 @@ async function main(): Promise<void> {
     // The one request the web front works on; it never completes.
     const holder = new HttpTarget(new URL(servers[1]?.origin as string), 1);
     void holder.send(PATH, HEADERS, seconds * rounds * 4000);
-    const samples = new Map<ServerKind, { cpuUs: number[]; perSecond: number[] }>();
-    for (let round = 0; round < rounds; round++) {
-      for (const [i, kind] of kinds.entries()) {
-        const run = await fixedRate(servers[i] as RunningServer, seconds * 1000);
-        const entry = samples.get(kind) ?? { cpuUs: [], perSecond: [] };
-        entry.cpuUs.push(run.cpuUs);
-        entry.perSecond.push(run.perSecond);
-        samples.set(kind, entry);
-      }
-    }
-    const floor = median(samples.get('node:http floor')?.cpuUs ?? []);
+    const medians = await alternatedRounds(rounds, kinds, (kind) =>
+      fixedRate(servers[kinds.indexOf(kind)] as RunningServer, seconds * 1000),
+    );
     console.log(
       `\nnpm run bench:shedding -- --rounds ${rounds} --seconds ${seconds} (${RATE} requests/s, ${CONNECTIONS} connections)\n`,
     );
-    console.log('| server | CPU per shed request (µs) | / floor | requests/s |');
-    console.log('|---|---|---|---|');
-    for (const [kind, { cpuUs, perSecond }] of samples) {
-      const cpu = median(cpuUs);
-      console.log(
-        `| ${kind} | ${cpu.toFixed(1)} | **${(cpu / floor).toFixed(2)}** | ${Math.round(median(perSecond))} |`,
-      );
-    }
+    console.log(
+      cpuTable({ contender: 'server', cpu: 'CPU per shed request (µs)', ratio: '/ floor' }, medians, 'node:http floor'),
+    );
   } finally {
     for (const server of servers) server.child.disconnect();
   }
@@ -171,7 +158,7 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
  * the same load (CPU per request depends on it: a busier loop handles more sockets per turn). Every answer must be
  * the 503.
  */
-async function fixedRate(server: RunningServer, ms: number): Promise<{ cpuUs: number; perSecond: number }> {
+async function fixedRate(server: RunningServer, ms: number): Promise<CpuSample> {
   const target = new HttpTarget(new URL(server.origin), CONNECTIONS);
   const periodMs = (CONNECTIONS * 1000) / RATE;
   let count = 0;
