@@ -224,10 +224,13 @@ function roleOf(cmdline: string): string {
   return 'supervisors';
 }
 
+/** Every process of the design together, in cores. */
+const serverCoresOf = (m: Measured) => Object.values(m.serverCpu).reduce((sum, cores) => sum + cores, 0);
+
 /** One row of the per-process CPU table: cores by role over the run, and the server's CPU per token. */
 function cpuRow(label: string, measured: Measured): string {
   const cores = (role: string) => (measured.serverCpu[role] === undefined ? '–' : measured.serverCpu[role].toFixed(2));
-  const serverCores = Object.values(measured.serverCpu).reduce((sum, c) => sum + c, 0);
+  const serverCores = serverCoresOf(measured);
   const perToken = measured.tokensPerSecond > 0 ? `${Math.round((serverCores / measured.tokensPerSecond) * 1e6)}` : '–';
   return (
     `| ${label} | ${[...ROLES, 'supervisors'].map(cores).join(' | ')} | ${measured.generatorCpu.toFixed(2)} | ` +
@@ -411,19 +414,18 @@ async function overloadRow(round: number): Promise<string> {
  * 503s instead, and the figure may come out above that bound: the note gives the cores the peak used, to tell.
  */
 function overloadAccount(peak: Measured, overloaded: Measured, rejectedPerSecond: number): void {
-  const total = (m: Measured) => Object.values(m.serverCpu).reduce((sum, cores) => sum + cores, 0);
   const peakWeb = peak.serverCpu.web;
   const overloadedWeb = overloaded.serverCpu.web;
   if (peakWeb === undefined || overloadedWeb === undefined || rejectedPerSecond === 0) return;
   const servedShare = overloaded.tokensPerSecond / peak.tokensPerSecond;
   const perRejectedS = (overloadedWeb - peakWeb * servedShare) / rejectedPerSecond;
-  const perTokenS = total(peak) / peak.tokensPerSecond;
+  const perTokenS = serverCoresOf(peak) / peak.tokensPerSecond;
   const bound = (perTokenS - 2 * perRejectedS) / (perTokenS - perRejectedS);
   overloadNotes.push(
     `At twice the peak each 503 cost the web front ${Math.round(perRejectedS * 1e6)} µs of CPU (s), a token costs the server ${Math.round(perTokenS * 1e6)} µs (t), ` +
       `and the generator took ${(overloaded.generatorCpu - peak.generatorCpu).toFixed(2)} more cores than at the peak. ` +
       `Bound on served / peak for a CPU-bound peak: (t - 2s) / (t - s) = ${bound.toFixed(2)}; ` +
-      `the peak run used ${(total(peak) + peak.generatorCpu).toFixed(2)} cores (server and generator) of ${availableParallelism()}.`,
+      `the peak run used ${(serverCoresOf(peak) + peak.generatorCpu).toFixed(2)} cores (server and generator) of ${availableParallelism()}.`,
   );
 }
 const overloadNotes: string[] = [];

@@ -92,8 +92,11 @@ class Pacer {
 
   private readonly fire = (): void => {
     const now = performance.now();
-    while (this.waiting.length > 0 && (this.waiting[0] as { at: number }).at <= now) this.waiting.shift()?.wake();
-    const next = this.waiting[0];
-    if (next) this.arm(next.at);
+    let head = this.waiting[0];
+    for (; head !== undefined && head.at <= now; head = this.waiting[0]) {
+      this.waiting.shift();
+      head.wake();
+    }
+    if (head) this.arm(head.at);
   };
 }
