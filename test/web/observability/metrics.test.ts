@@ -50,6 +50,7 @@ describe('web front metrics', () => {
       'process_cpu_seconds_total',
       'nodejs_eventloop_lag_seconds',
       'tokenserver_event_loop_delay_seconds',
+      'tokenserver_event_loop_cpu_wait_seconds',
     ]) {
       expect(text).to.include(`# TYPE ${name} `);
     }
