@@ -79,6 +79,8 @@ interface Measured {
   p50Ms: number;
   p99Ms: number;
   lagP99Ms: number;
+  /** p99 of the web loop thread's wait for a CPU per delay sample interval (see webLag). */
+  cpuWaitP99Ms: number;
   statuses: Record<string, number>;
   unexpected: number;
   /** The load generator's CPU over the run, in cores (near 1: it may have limited the rate). */
@@ -194,23 +196,32 @@ async function start(design: Design, testCase: Case, slug = slugOf(testCase.name
 }
 
 /**
- * Event-loop delay p99 of the web process(es) since the previous call (the gauge resets on each scrape). It is
- * how late a due timer fires, not prom-client's nodejs_eventloop_lag_p99_seconds, which adds its 10 ms sampling
- * period to every figure (see shared/src/event-loop-delay.ts).
+ * Event-loop delay p99 of the web process(es) since the previous call (the gauges reset on each scrape), and the p99
+ * of the loop thread's CPU wait over the same sample intervals (Linux; 0 elsewhere): how much of the delay was the
+ * thread waiting for a core that other processes held. The delay is how late a due timer fires, not prom-client's
+ * nodejs_eventloop_lag_p99_seconds, which adds its 10 ms sampling period to every figure (see
+ * shared/src/event-loop-delay.ts). Behind node:cluster each figure is the worst process's.
  */
-async function webLagP99Ms(url: string): Promise<number> {
-  let worst = 0;
+async function webLag(url: string): Promise<{ lagP99Ms: number; cpuWaitP99Ms: number }> {
+  const worst = { lagP99Ms: 0, cpuWaitP99Ms: 0 };
+  const p99Ms = (text: string, metric: string) => {
+    const match = new RegExp(`^${metric}\\{quantile="0\\.99"\\} ([0-9.e+-]+)$`, 'm').exec(text);
+    return match ? Number(match[1]) * 1000 : 0;
+  };
   // Several scrapes so that, behind node:cluster, every process is read at least once.
   for (let i = 0; i < 16; i++) {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const match = /^tokenserver_event_loop_delay_seconds\{quantile="0\.99"\} ([0-9.e+-]+)$/m.exec(text);
-    if (match) worst = Math.max(worst, Number(match[1]) * 1000);
+    worst.lagP99Ms = Math.max(worst.lagP99Ms, p99Ms(text, 'tokenserver_event_loop_delay_seconds'));
+    worst.cpuWaitP99Ms = Math.max(worst.cpuWaitP99Ms, p99Ms(text, 'tokenserver_event_loop_cpu_wait_seconds'));
   }
   return worst;
 }
 
 /** The median of one figure over runs. */
-function middle(runs: readonly Measured[], figure: 'tokensPerSecond' | 'p50Ms' | 'p99Ms' | 'lagP99Ms'): number {
+function middle(
+  runs: readonly Measured[],
+  figure: 'tokensPerSecond' | 'p50Ms' | 'p99Ms' | 'lagP99Ms' | 'cpuWaitP99Ms',
+): number {
   return median(runs.map((m) => m[figure]));
 }
 
@@ -275,7 +286,7 @@ async function measure(
     ...(testCase.newUsersPerSecond ? { newUserPool: DURATION_S * testCase.newUsersPerSecond } : {}),
     // The lag figure covers the measured run only, not the creation of the existing users before it.
     onRunStart: async () => {
-      await webLagP99Ms(running.url);
+      await webLag(running.url);
       cpuBefore = { at: performance.now(), byRole: processTreeCpu(running.pid, roleOf) ?? {} };
     },
   });
@@ -283,13 +294,14 @@ async function measure(
   const serverCpu = cpuBefore
     ? coresUsed(cpuBefore.byRole, cpuAfter, (performance.now() - cpuBefore.at) / 1000)
     : ({} as CpuByRole);
-  const lagP99Ms = await webLagP99Ms(running.url);
+  const { lagP99Ms, cpuWaitP99Ms } = await webLag(running.url);
   const ok = result.totals.byStatus['200'] ?? 0;
   const measured: Measured = {
     tokensPerSecond: ok / result.elapsedS,
     p50Ms: result.latencyMs.p50,
     p99Ms: result.latencyMs.p99,
     lagP99Ms,
+    cpuWaitP99Ms,
     statuses: result.totals.byStatus,
     unexpected: result.totals.unexpected,
     generatorCpu: Number((result.generator.cpuPercent / 100).toFixed(3)),
@@ -352,7 +364,7 @@ for (const testCase of CASES.filter((c) => c.name.includes(ONLY))) {
   const ratios = runs.brokered.map((b, i) => b.tokensPerSecond / (runs.baseline[i] as Measured).tokensPerSecond);
   const eachRound = ROUNDS === 1 ? '' : ` (${ratios.map((r) => r.toFixed(2)).join(', ')})`;
   const cell = (m: Measured[]) =>
-    `${Math.round(middle(m, 'tokensPerSecond'))} (${middle(m, 'p50Ms').toFixed(1)} / ${middle(m, 'p99Ms').toFixed(1)} ms, lag ${middle(m, 'lagP99Ms').toFixed(1)} ms)`;
+    `${Math.round(middle(m, 'tokensPerSecond'))} (${middle(m, 'p50Ms').toFixed(1)} / ${middle(m, 'p99Ms').toFixed(1)} ms, lag ${middle(m, 'lagP99Ms').toFixed(1)} ms, CPU wait ${middle(m, 'cpuWaitP99Ms').toFixed(1)} ms)`;
   const unexpected = [...runs.baseline, ...runs.brokered].reduce((sum, m) => sum + m.unexpected, 0);
   rows.push(
     `| ${testCase.name} | ${cell(runs.baseline)} | ${cell(runs.brokered)} | **${median(ratios).toFixed(2)}**${eachRound} | ${unexpected} |`,
@@ -398,7 +410,7 @@ async function overloadRow(round: number): Promise<string> {
     const rejectedTimes = rejected.count === 0 ? '–' : `${rejected.p50.toFixed(1)} / ${rejected.p99.toFixed(1)} ms`;
     return (
       `| ${Math.round(peak.tokensPerSecond)} | ${Math.round(peak.tokensPerSecond * 2)} | ${Math.round(measured.tokensPerSecond)} | ` +
-      `**${(measured.tokensPerSecond / peak.tokensPerSecond).toFixed(2)}** | ${rejected.count} | ${measured.p50Ms.toFixed(1)} / ${measured.p99Ms.toFixed(1)} ms | ${measured.lagP99Ms.toFixed(1)} ms | ` +
+      `**${(measured.tokensPerSecond / peak.tokensPerSecond).toFixed(2)}** | ${rejected.count} | ${measured.p50Ms.toFixed(1)} / ${measured.p99Ms.toFixed(1)} ms | ${measured.lagP99Ms.toFixed(1)} ms (CPU wait ${measured.cpuWaitP99Ms.toFixed(1)}) | ` +
       `${rejectedTimes} | ${measured.unexpected} |`
     );
   } finally {
@@ -440,12 +452,12 @@ const profiled = CPU_PROF_DIR === undefined ? '' : ` --cpu-prof ${CPU_PROF_DIR}`
 const rounds = ROUNDS === 1 ? '' : ` --rounds ${ROUNDS}`;
 console.log(`\nnpm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}${rounds}${profiled}\n`);
 console.log(
-  '| case | baseline tokens/s (p50 / p99, web lag p99) | brokered tokens/s (p50 / p99, web lag p99) | brokered / baseline | unexpected |',
+  '| case | baseline tokens/s (p50 / p99, web lag p99, its CPU wait p99) | brokered tokens/s (p50 / p99, web lag p99, its CPU wait p99) | brokered / baseline | unexpected |',
 );
 console.log('|---|---|---|---|---|');
 for (const row of rows) console.log(row);
 console.log(
-  '\n| peak tokens/s | offered rate | served tokens/s | served / peak | 503s | p50 / p99 (all, from schedule) | web lag p99 | 503 answered in p50 / p99 (from send) | unexpected (e.g. 503 without Retry-After) |',
+  '\n| peak tokens/s | offered rate | served tokens/s | served / peak | 503s | p50 / p99 (all, from schedule) | web lag p99 (its CPU wait p99) | 503 answered in p50 / p99 (from send) | unexpected (e.g. 503 without Retry-After) |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|');
 console.log(overloadRows.length > 0 ? overloadRows.join('\n') : '| skipped (--no-overload) | | | | | | | | |');
