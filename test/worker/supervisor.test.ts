@@ -1,7 +1,19 @@
 import type { PowerhoseClient } from '@tokenserver/shared/client';
 import { expect } from 'chai';
+import { endsBackoff } from '../../worker/src/supervisor.js';
 import { ClusterEnv, outcomes, waitForWorkers } from '../support/powerhose.js';
-import { eventually, type RunningProcess, runToExit } from '../support/processes.js';
+import { descendantsOf, eventually, type RunningProcess, runToExit } from '../support/processes.js';
+
+/** The first child process of `parent` not in `seen`, caught as soon as it is forked. */
+async function newChildOf(parent: number, seen: readonly number[]): Promise<number> {
+  const giveUpAt = Date.now() + 5000;
+  while (Date.now() < giveUpAt) {
+    const child = descendantsOf(parent).find((pid) => !seen.includes(pid));
+    if (child !== undefined) return child;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  throw new Error(`no new child of ${parent} within 5 s`);
+}
 
 /** Worker pids the supervisor reported as started, from the workers' own "worker started" lines. */
 function workerPids(supervisor: RunningProcess): number[] {
@@ -51,7 +63,7 @@ describe('powerhose-worker supervisor', function () {
     );
   });
 
-  it('restarts a worker killed from outside without backoff, however soon it is killed', async () => {
+  it('restarts a worker killed from outside after it started without backoff, however soon it is killed', async () => {
     const supervisor = cluster.startSupervisor(['-n', '1']);
     procs.push(supervisor);
     await waitForWorkers(client, 1);
@@ -66,6 +78,35 @@ describe('powerhose-worker supervisor', function () {
     const restarts = await eventually(() => restartLines().length === 4 && restartLines());
     expect(restarts.map((line) => line.workerPid)).to.deep.equal(killed);
     expect(restarts.map((line) => line.restartInMs)).to.deep.equal([100, 100, 100, 100]);
+  });
+
+  it('backs off once a worker is killed while it starts three times in a row (the OOM killer taking each as it loads)', async () => {
+    const supervisor = cluster.startSupervisor(['-n', '1']);
+    procs.push(supervisor);
+    const killed: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const victim = await newChildOf(supervisor.pid, killed);
+      process.kill(victim, 'SIGKILL');
+      killed.push(victim);
+    }
+    const restartLines = () => supervisor.logLines().filter((line) => line.msg === 'worker exited: restarting');
+    const restarts = await eventually(() => restartLines().length === 5 && restartLines());
+    expect(killed.filter((pid) => workerPids(supervisor).includes(pid))).to.deep.equal([], 'killed before it started');
+    expect(restarts.map((line) => line.restartInMs)).to.deep.equal([100, 100, 200, 400, 800]);
+    // Left alone, the next one starts and serves.
+    await waitForWorkers(client, 1);
+  });
+
+  it('ends the backoff for a long life or a kill from outside, unless kills keep landing on starting workers', () => {
+    const exit = (livedMs: number, started: boolean, signal: string | null, killedWhileStarting = 0) =>
+      endsBackoff({ livedMs, started, signal, killedWhileStarting });
+    expect(exit(300, true, null), 'crashed on its own').to.equal(false);
+    expect(exit(300, true, 'SIGSEGV'), 'crashed on a signal of its own').to.equal(false);
+    expect(exit(300, false, 'SIGKILL', 2), 'killed while starting, the second time in a row').to.equal(true);
+    expect(exit(300, false, 'SIGKILL', 3), 'killed while starting, the third time in a row').to.equal(false);
+    expect(exit(300, true, 'SIGKILL'), 'killed once started').to.equal(true);
+    expect(exit(300, true, 'SIGTERM'), 'stopped once started').to.equal(true);
+    expect(exit(5000, false, 'SIGKILL', 3), 'lived long').to.equal(true);
   });
 
   it('recycles a worker after --max-jobs, starting its replacement first, with no job lost', async () => {

@@ -19,6 +19,10 @@ export interface SupervisorOptions {
 interface Slot {
   child: ChildProcess | undefined;
   startedAt: number;
+  /** `child` said it started (its job thread is up): a kill from outside after that is not a crash loop. */
+  childStarted: boolean;
+  /** This slot's workers killed from outside before they started, in a row. */
+  killedWhileStarting: number;
   backoffMs: number;
   restartTimer: NodeJS.Timeout | undefined;
   /** The process being recycled: it serves until `child`, its replacement, has started. */
@@ -29,8 +33,33 @@ const WORKER_MAIN = new URL('./worker-main.js', import.meta.url);
 /** A child that lived this long before dying restarts without backoff: it was not crash-looping. */
 const STABLE_AFTER_MS = 2_000;
 const JITTER = 0.1;
-/** An operator's or the OOM killer's signal, not a crash of the worker's own: restart without backoff. */
+/** An operator's or the OOM killer's signal, not a crash of the worker's own. */
 const KILLED_FROM_OUTSIDE: ReadonlySet<string> = new Set(['SIGKILL', 'SIGTERM']);
+
+/** Kills from outside of workers still starting, in a row in one slot, after which its restarts back off. */
+const KILLS_WHILE_STARTING_BEFORE_BACKOFF = 3;
+
+export interface WorkerExit {
+  livedMs: number;
+  /** The worker had said it started. */
+  started: boolean;
+  signal: string | null;
+  /** The slot's workers killed from outside before they started, in a row, this one included. */
+  killedWhileStarting: number;
+}
+
+/**
+ * Whether a worker's exit ends its slot's backoff, so that the restart comes at once. It does when the worker had
+ * lived long enough not to be crash-looping, or was killed from outside (an operator, the OOM killer, a chaos test).
+ * Outside kills of workers that never got to start are a loop, though, once they come three times in a row: the OOM
+ * killer taking each new worker as it loads would otherwise have it restarted at the base delay forever. A kill
+ * now and then that happens to land on a starting worker (they take a second or more to start) does not count.
+ */
+export function endsBackoff(exit: WorkerExit): boolean {
+  if (exit.livedMs > STABLE_AFTER_MS) return true;
+  if (!KILLED_FROM_OUTSIDE.has(exit.signal ?? '')) return false;
+  return exit.started || exit.killedWhileStarting < KILLS_WHILE_STARTING_BEFORE_BACKOFF;
+}
 
 /**
  * Keeps N worker processes running: restarts crashed ones with exponential backoff, recycles
@@ -69,6 +98,8 @@ export class Supervisor {
       const slot: Slot = {
         child: undefined,
         startedAt: 0,
+        childStarted: false,
+        killedWhileStarting: 0,
         backoffMs: this.options.restartBackoffMs,
         restartTimer: undefined,
       };
@@ -95,10 +126,15 @@ export class Supervisor {
     const child = fork(WORKER_MAIN, [], { env: this.childEnv(), stdio: 'inherit' });
     slot.child = child;
     slot.startedAt = Date.now();
+    slot.childStarted = false;
     this.children.add(child);
     child.on('message', (message: { type?: string; keyFetchStats?: KeyFetchStats }) => {
       if (message?.type === 'stats' && message.keyFetchStats) this.childStats.set(child, message.keyFetchStats);
       if (this.stopping || slot.child !== child) return;
+      if (message?.type === 'started') {
+        slot.childStarted = true;
+        slot.killedWhileStarting = 0;
+      }
       if (message?.type === 'recycle' && !slot.retiring) {
         this.options.log.info({ workerPid: child.pid }, 'worker recycling: starting its replacement');
         this.counters.recycles++;
@@ -122,8 +158,14 @@ export class Supervisor {
     this.childStats.delete(child);
     if (slot.retiring === child) slot.retiring = undefined;
     if (this.stopping || slot.child !== child) return; // draining or replaced: nothing to do
-    const livedMs = Date.now() - slot.startedAt;
-    if (livedMs > STABLE_AFTER_MS || KILLED_FROM_OUTSIDE.has(signal as string)) {
+    if (!slot.childStarted && KILLED_FROM_OUTSIDE.has(signal ?? '')) slot.killedWhileStarting++;
+    const exit = {
+      livedMs: Date.now() - slot.startedAt,
+      started: slot.childStarted,
+      signal,
+      killedWhileStarting: slot.killedWhileStarting,
+    };
+    if (endsBackoff(exit)) {
       slot.backoffMs = this.options.restartBackoffMs;
     }
     this.options.log.warn(
