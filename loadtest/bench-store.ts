@@ -25,6 +25,8 @@ interface Measurement {
   perSecond: number;
   p50ms: number;
   p99ms: number;
+  /** This process's CPU per operation: all of the store's work for SQLite, the client's side for MariaDB. */
+  cpuMicros: number;
 }
 
 /** Runs `op(i)` from CONCURRENCY loops for RUN_MS; i counts up across all loops. */
@@ -40,11 +42,14 @@ async function measure(op: (i: number) => Promise<unknown>): Promise<Measurement
     }
   };
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+  const cpu = process.cpuUsage(cpuBefore);
   const elapsedS = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))] ?? 0;
-  return { perSecond: latencies.length / elapsedS, p50ms: at(0.5), p99ms: at(0.99) };
+  const cpuMicros = (cpu.user + cpu.system) / Math.max(1, latencies.length);
+  return { perSecond: latencies.length / elapsedS, p50ms: at(0.5), p99ms: at(0.99), cpuMicros };
 }
 
 async function prepare(store: Store): Promise<void> {
@@ -81,6 +86,7 @@ async function benchBackend(kind: BackendKind): Promise<string[][]> {
       formatNumber(m.perSecond),
       formatNumber(m.p50ms, 2),
       formatNumber(m.p99ms, 2),
+      formatNumber(m.cpuMicros),
     ];
     return [row('lookup (existing user)', lookups), row('allocation (new user)', allocations)];
   } finally {
@@ -95,4 +101,4 @@ else process.stderr.write('TOKENSERVER_TEST_MYSQL_URL is not set: MariaDB skippe
 process.stdout.write(
   `store benchmark: ${CONCURRENCY} concurrent requests, ${RUN_MS} ms per run, ${PRELOADED_USERS} existing users\n`,
 );
-process.stdout.write(`${textTable(['operation', 'per second', 'p50 ms', 'p99 ms'], rows)}\n`);
+process.stdout.write(`${textTable(['operation', 'per second', 'p50 ms', 'p99 ms', 'CPU µs / op (this process)'], rows)}\n`);
