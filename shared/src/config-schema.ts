@@ -50,6 +50,9 @@ export const WebSection = z
     max_in_flight: positiveInt.default(128),
     max_body_bytes: z.number().int().nonnegative().default(16_384),
     headers_timeout_ms: positiveInt.default(10_000),
+    // 0: GET /metrics on the web port itself; N: only on metrics_host:N, a listener of its own.
+    metrics_port: port.default(0),
+    metrics_host: z.string().min(1).default('127.0.0.1'),
   })
   .strict();
 

@@ -22,7 +22,7 @@ export interface AppDeps {
   version: VersionDocument;
   /** How long the service list is cached (default 10 s). */
   serviceCacheTtlMs?: number;
-  /** Served on GET /metrics (Prometheus text format) when given. */
+  /** Served on GET /metrics (Prometheus text format) when given; without it /metrics is not found here. */
   metrics?: Registry;
 }
 
@@ -103,7 +103,8 @@ export function createWebFront(deps: AppDeps): WebFront {
     });
   }
 
-  for (const path of [TOKEN_PATH, '/', '/__lbheartbeat__', '/__heartbeat__', '/__version__', METRICS_PATH]) {
+  const routes = [TOKEN_PATH, '/', '/__lbheartbeat__', '/__heartbeat__', '/__version__'];
+  for (const path of metrics ? [...routes, METRICS_PATH] : routes) {
     app.all(path, (_req: Request, res: Response) => sendError(res, apiErrors.methodNotAllowed(), ALLOW_GET));
   }
   app.use((_req: Request, res: Response) => sendError(res, apiErrors.notFound()));

@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import {
   brokerEndpoints,
+  type Config,
   createLogger,
   loadConfigOrExit,
   onStopSignal,
@@ -10,7 +11,7 @@ import {
 } from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { curveClientOptions } from '@tokenserver/shared/curve';
-import { createMetricsRegistry } from '@tokenserver/shared/metrics';
+import { createMetricsRegistry, type MetricsServer, type Registry, serveMetrics } from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
 import { createWebFront } from './app.js';
 import { prepareStore } from './db/bootstrap.js';
@@ -55,30 +56,56 @@ async function runWeb(configPath?: string): Promise<void> {
     curve: curveClientOptions(config),
   });
   const metrics = new WebMetrics(createMetricsRegistry(), client);
+  const metricsServer = await serveWebMetrics(config.web, metrics.registry);
   const front = createWebFront({
     config,
     store: prepared.store,
     jobs: client,
     log,
     version: readVersionDocument([process.cwd(), REPO_ROOT]),
-    metrics: metrics.registry,
+    ...(metricsServer ? {} : { metrics: metrics.registry }),
   });
   const handler = observeRequests(front.handler, { log, metrics });
   const server = await listen(handler, config.web.host, config.web.port, httpLimits(config)).catch((err: Error) => {
     process.stderr.write(`tokenserver-web: cannot listen on ${config.web.host}:${config.web.port}: ${err.message}\n`);
     process.exit(1);
   });
-  log.info({ url: server.url, migrations: prepared.migrations, bootstrap: prepared.bootstrap }, 'web listening');
+  log.info(
+    {
+      url: server.url,
+      ...(metricsServer ? { metrics: metricsServer.url } : {}),
+      migrations: prepared.migrations,
+      bootstrap: prepared.bootstrap,
+    },
+    'web listening',
+  );
   process.send?.({ type: 'listening', url: server.url } satisfies WebListeningMessage);
 
   const stop = async (signal: string): Promise<void> => {
     log.info({ signal }, 'web stopping');
     await server.close();
+    await metricsServer?.close();
     client.close();
     await prepared.store.close();
     process.exit(0);
   };
   onStopSignal(stop);
+}
+
+/** With `[web] metrics_port`, /metrics on a listener of its own (and not on the web port); undefined without. */
+async function serveWebMetrics(
+  web: Pick<Config['web'], 'metrics_port' | 'metrics_host'>,
+  registry: Registry,
+): Promise<MetricsServer | undefined> {
+  if (web.metrics_port === 0) return undefined;
+  try {
+    return await serveMetrics(registry, web.metrics_port, web.metrics_host);
+  } catch (err) {
+    process.stderr.write(
+      `tokenserver-web: cannot listen on ${web.metrics_host}:${web.metrics_port} for metrics: ${(err as Error).message}\n`,
+    );
+    process.exit(1);
+  }
 }
 
 await program.parseAsync();
