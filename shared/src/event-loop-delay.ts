@@ -21,15 +21,13 @@ export function registerEventLoopDelay(registry: Registry): void {
   const cpuWait = ThreadCpuWait.open();
   const waits = cpuWait ? createHistogram() : undefined;
   let dueAt = 0;
-  let waitedNs = cpuWait?.totalNs() ?? 0;
+  let waitedNs = Number.NaN; // the first tick only reads it
   const tick = () => {
     const now = performance.now();
     if (dueAt > 0) delays.record(Math.max(1, Math.round((now - dueAt) * 1e6)));
-    if (cpuWait && waits) {
-      const total = cpuWait.totalNs();
-      waits.record(Math.max(1, total - waitedNs));
-      waitedNs = total;
-    }
+    const total = cpuWait?.totalNs() ?? Number.NaN;
+    if (waits && Number.isFinite(total) && Number.isFinite(waitedNs)) waits.record(Math.max(1, total - waitedNs));
+    waitedNs = total;
     dueAt = now + EVENT_LOOP_SAMPLE_MS;
     setTimeout(tick, EVENT_LOOP_SAMPLE_MS).unref();
   };
@@ -89,8 +87,13 @@ class ThreadCpuWait {
     return undefined;
   }
 
+  /** NaN if the file cannot be read: a metric must never stop the process. */
   totalNs(): number {
-    const length = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
-    return Number(this.buffer.toString('latin1', 0, length).split(' ')[1]);
+    try {
+      const length = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
+      return Number(this.buffer.toString('latin1', 0, length).split(' ')[1]);
+    } catch {
+      return Number.NaN;
+    }
   }
 }
