@@ -101,4 +101,6 @@ else process.stderr.write('TOKENSERVER_TEST_MYSQL_URL is not set: MariaDB skippe
 process.stdout.write(
   `store benchmark: ${CONCURRENCY} concurrent requests, ${RUN_MS} ms per run, ${PRELOADED_USERS} existing users\n`,
 );
-process.stdout.write(`${textTable(['operation', 'per second', 'p50 ms', 'p99 ms', 'CPU µs / op (this process)'], rows)}\n`);
+process.stdout.write(
+  `${textTable(['operation', 'per second', 'p50 ms', 'p99 ms', 'CPU µs / op (this process)'], rows)}\n`,
+);
