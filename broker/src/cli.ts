@@ -9,7 +9,7 @@ import {
   warnLoudly,
 } from '@tokenserver/shared';
 import { generateKeyPair } from '@tokenserver/shared/curve';
-import { createMetricsRegistry, serveMetrics } from '@tokenserver/shared/metrics';
+import { createMetricsRegistry, MetricsListenError, serveConfiguredMetrics } from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
 import { Broker } from './broker.js';
 import { registerBrokerMetrics } from './broker-metrics.js';
@@ -52,8 +52,8 @@ async function runBroker(configPath?: string): Promise<void> {
     if (config.broker.metrics_port > 0) {
       const registry = createMetricsRegistry();
       registerBrokerMetrics(registry, broker);
-      const metrics = await serveMetrics(registry, config.broker.metrics_port, config.broker.metrics_host);
-      log.info({ url: metrics.url }, 'broker metrics');
+      const metrics = await serveConfiguredMetrics(registry, config.broker);
+      log.info({ url: metrics?.url }, 'broker metrics');
     }
     const shutdown = async (signal: string) => {
       log.info({ signal }, 'draining');
@@ -71,6 +71,7 @@ async function runBroker(configPath?: string): Promise<void> {
 }
 
 function describeStartError(err: NodeJS.ErrnoException): string {
+  if (err instanceof MetricsListenError) return err.message;
   if (err.code === 'EADDRINUSE' || /in use/i.test(err.message)) {
     return `address already in use (${err.message}); is another broker running on these endpoints?`;
   }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { CodedError } from './errors.js';
 import { registerEventLoopDelay } from './event-loop-delay.js';
 import { listenHttp } from './http-listen.js';
 
@@ -173,6 +174,28 @@ export async function serveMetrics(registry: Registry, port: number, host = '127
   const server = createServer((req, res) => void answerMetricsRequest(registry, req, res));
   const listening = await listenHttp(server, port, host);
   return { url: `${listening.url}/metrics`, close: listening.close };
+}
+
+/** A `metrics_port` that cannot be bound (taken, or a bad host): the message names the address and why. */
+export class MetricsListenError extends CodedError {
+  readonly code = 'ERR_METRICS_LISTEN';
+}
+
+/**
+ * `serveMetrics` as a config section asks (`[broker]`, `[worker]` or `[web]` `metrics_port` and `metrics_host`):
+ * undefined when the port is 0; rejects with MetricsListenError when it cannot listen.
+ */
+export async function serveConfiguredMetrics(
+  registry: Registry,
+  section: { metrics_port: number; metrics_host: string },
+): Promise<MetricsServer | undefined> {
+  if (section.metrics_port === 0) return undefined;
+  try {
+    return await serveMetrics(registry, section.metrics_port, section.metrics_host);
+  } catch (err) {
+    const address = `${section.metrics_host}:${section.metrics_port}`;
+    throw new MetricsListenError(`cannot listen on ${address} for metrics: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 async function answerMetricsRequest(registry: Registry, req: IncomingMessage, res: ServerResponse): Promise<void> {

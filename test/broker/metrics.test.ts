@@ -1,10 +1,11 @@
+import { createServer, type Server } from 'node:net';
 import { encodeJobBody, TokenJob } from '@tokenserver/shared';
 import type { PowerhoseClient } from '@tokenserver/shared/client';
 import { expect } from 'chai';
 import { sample } from '../support/metrics.js';
 import { createSigningKey, JwksServer, mintAccessToken } from '../support/oauth.js';
-import { ClusterEnv, freePort, outcomes, waitForWorkers } from '../support/powerhose.js';
-import { eventually, type RunningProcess } from '../support/processes.js';
+import { BROKER_CLI, ClusterEnv, freePort, outcomes, WORKER_CLI, waitForWorkers } from '../support/powerhose.js';
+import { eventually, type RunningProcess, runToExit } from '../support/processes.js';
 
 describe('broker and worker supervisor metrics', function () {
   this.timeout(30_000);
@@ -153,5 +154,42 @@ describe('broker metrics when workers die mid-job', function () {
     expect(await sample(brokerMetrics, 'powerhose_broker_job_retries_total')).to.equal(1);
     expect(await sample(brokerMetrics, 'powerhose_broker_jobs_in_flight')).to.equal(0);
     expect(await sample(brokerMetrics, 'powerhose_broker_heartbeat_misses_total')).to.equal(2);
+  });
+});
+
+describe('a metrics port that is taken', function () {
+  this.timeout(30_000);
+  let taken: Server;
+  let port: number;
+  let cluster: ClusterEnv;
+
+  before(async () => {
+    port = await freePort();
+    taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    cluster = await ClusterEnv.create('ipc', {
+      TOKENSERVER_BROKER__METRICS_PORT: String(port),
+      TOKENSERVER_WORKER__METRICS_PORT: String(port),
+    });
+  });
+
+  after(() => {
+    taken.close();
+    cluster.cleanup();
+  });
+
+  it('stops the broker with a message that names the metrics address, and exit code 1', async () => {
+    const result = await runToExit(process.execPath, [BROKER_CLI], cluster.env);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.include(`powerhose-broker: cannot listen on 127.0.0.1:${port} for metrics: `);
+    expect(result.stderr).not.to.match(/another broker|\n\s+at /);
+  });
+
+  it('stops the worker supervisor before it starts any worker, with a message and exit code 1', async () => {
+    const result = await runToExit(process.execPath, [WORKER_CLI, '-n', '1'], cluster.env);
+    expect(result.code).to.equal(1);
+    expect(result.stderr).to.include(`powerhose-worker: cannot listen on 127.0.0.1:${port} for metrics: `);
+    expect(result.stderr).not.to.match(/\n\s+at /);
+    expect(result.stdout).not.to.include('worker started');
   });
 });

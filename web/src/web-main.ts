@@ -11,7 +11,12 @@ import {
 } from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { curveClientOptions } from '@tokenserver/shared/curve';
-import { createMetricsRegistry, type MetricsServer, type Registry, serveMetrics } from '@tokenserver/shared/metrics';
+import {
+  createMetricsRegistry,
+  type MetricsServer,
+  type Registry,
+  serveConfiguredMetrics,
+} from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
 import { createWebFront } from './app.js';
 import { prepareStore } from './db/bootstrap.js';
@@ -93,17 +98,11 @@ async function runWeb(configPath?: string): Promise<void> {
 }
 
 /** With `[web] metrics_port`, /metrics on a listener of its own (and not on the web port); undefined without. */
-async function serveWebMetrics(
-  web: Pick<Config['web'], 'metrics_port' | 'metrics_host'>,
-  registry: Registry,
-): Promise<MetricsServer | undefined> {
-  if (web.metrics_port === 0) return undefined;
+async function serveWebMetrics(web: Config['web'], registry: Registry): Promise<MetricsServer | undefined> {
   try {
-    return await serveMetrics(registry, web.metrics_port, web.metrics_host);
+    return await serveConfiguredMetrics(registry, web);
   } catch (err) {
-    process.stderr.write(
-      `tokenserver-web: cannot listen on ${web.metrics_host}:${web.metrics_port} for metrics: ${(err as Error).message}\n`,
-    );
+    process.stderr.write(`tokenserver-web: ${(err as Error).message}\n`);
     process.exit(1);
   }
 }

@@ -6,7 +6,7 @@ import {
   onStopSignal,
   warnAboutUnsafeSettings,
 } from '@tokenserver/shared';
-import { createMetricsRegistry, serveMetrics } from '@tokenserver/shared/metrics';
+import { createMetricsRegistry, serveConfiguredMetrics } from '@tokenserver/shared/metrics';
 import { Command, InvalidArgumentError } from 'commander';
 import { Supervisor } from './supervisor.js';
 import { registerSupervisorMetrics } from './supervisor-metrics.js';
@@ -58,14 +58,18 @@ async function runSupervisor(options: WorkerCliOptions): Promise<void> {
     stopGraceMs: config.broker.shutdown_grace_ms,
     log,
   });
-  supervisor.start();
-  log.info({ pids: supervisor.pids }, 'workers started');
+  // Before any worker starts: a metrics port that cannot be bound stops the supervisor with a message, alone.
   if (config.worker.metrics_port > 0) {
     const registry = createMetricsRegistry();
     registerSupervisorMetrics(registry, supervisor);
-    const metrics = await serveMetrics(registry, config.worker.metrics_port, config.worker.metrics_host);
-    log.info({ url: metrics.url }, 'worker supervisor metrics');
+    const metrics = await serveConfiguredMetrics(registry, config.worker).catch((err: Error) => {
+      process.stderr.write(`powerhose-worker: ${err.message}\n`);
+      process.exit(1);
+    });
+    log.info({ url: metrics?.url }, 'worker supervisor metrics');
   }
+  supervisor.start();
+  log.info({ pids: supervisor.pids }, 'workers started');
   const stop = async (signal: string) => {
     log.info({ signal }, 'stopping workers');
     await supervisor.stop();
