@@ -22,6 +22,7 @@ import { createWebFront } from './app.js';
 import { prepareStore } from './db/bootstrap.js';
 import { readVersionDocument } from './health-routes.js';
 import { observeRequests } from './observability/request-observer.js';
+import { registerSqliteWalGauge } from './observability/sqlite-wal-gauge.js';
 import { WebMetrics } from './observability/web-metrics.js';
 import { httpLimits, listen } from './server.js';
 import { withoutTokenSecrets } from './web-config.js';
@@ -61,6 +62,7 @@ async function runWeb(configPath?: string): Promise<void> {
     curve: curveClientOptions(config),
   });
   const metrics = new WebMetrics(createMetricsRegistry(), client);
+  registerSqliteWalGauge(metrics.registry, config.database.url);
   const metricsServer = await serveWebMetrics(config.web, metrics.registry);
   const front = createWebFront({
     config,

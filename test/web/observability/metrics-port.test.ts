@@ -23,9 +23,9 @@ describe('web front metrics on a port of their own ([web] metrics_port)', functi
     expect((await stack.get('/__heartbeat__')).status).to.equal(200);
     const scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(scraped.status).to.equal(200);
-    expect(await scraped.text()).to.match(
-      /^tokenserver_http_requests_total\{[^}]*route="\/__heartbeat__"[^}]*\} [1-9]/m,
-    );
+    const text = await scraped.text();
+    expect(text).to.match(/^tokenserver_http_requests_total\{[^}]*route="\/__heartbeat__"[^}]*\} [1-9]/m);
+    expect(text, 'the stack runs on a SQLite file').to.match(/^tokenserver_sqlite_wal_bytes [1-9]/m);
 
     const onWebPort = await stack.get('/metrics');
     expect(onWebPort.status).to.equal(404);
