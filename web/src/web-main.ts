@@ -3,7 +3,6 @@
 import { fileURLToPath } from 'node:url';
 import {
   brokerEndpoints,
-  type Config,
   createLogger,
   loadConfigOrExit,
   onStopSignal,
@@ -11,12 +10,7 @@ import {
 } from '@tokenserver/shared';
 import { PowerhoseClient } from '@tokenserver/shared/client';
 import { curveClientOptions } from '@tokenserver/shared/curve';
-import {
-  createMetricsRegistry,
-  type MetricsServer,
-  type Registry,
-  serveConfiguredMetrics,
-} from '@tokenserver/shared/metrics';
+import { createMetricsRegistry, serveConfiguredMetrics } from '@tokenserver/shared/metrics';
 import { Command } from 'commander';
 import { createWebFront } from './app.js';
 import { prepareStore } from './db/bootstrap.js';
@@ -63,7 +57,11 @@ async function runWeb(configPath?: string): Promise<void> {
   });
   const metrics = new WebMetrics(createMetricsRegistry(), client);
   registerSqliteWalGauge(metrics.registry, config.database.url);
-  const metricsServer = await serveWebMetrics(config.web, metrics.registry);
+  // With [web] metrics_port, /metrics moves to a listener of its own (and is not served on the web port).
+  const metricsServer = await serveConfiguredMetrics(metrics.registry, config.web).catch((err: Error) => {
+    process.stderr.write(`tokenserver-web: ${err.message}\n`);
+    process.exit(1);
+  });
   const front = createWebFront({
     config,
     store: prepared.store,
@@ -97,16 +95,6 @@ async function runWeb(configPath?: string): Promise<void> {
     process.exit(0);
   };
   onStopSignal(stop);
-}
-
-/** With `[web] metrics_port`, /metrics on a listener of its own (and not on the web port); undefined without. */
-async function serveWebMetrics(web: Config['web'], registry: Registry): Promise<MetricsServer | undefined> {
-  try {
-    return await serveConfiguredMetrics(registry, web);
-  } catch (err) {
-    process.stderr.write(`tokenserver-web: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
 }
 
 await program.parseAsync();
