@@ -98,15 +98,16 @@ describe('powerhose-worker supervisor', function () {
   });
 
   it('ends the backoff for a long life or a kill from outside, unless kills keep landing on starting workers', () => {
-    const exit = (livedMs: number, started: boolean, signal: string | null, killedWhileStarting = 0) =>
-      endsBackoff({ livedMs, started, signal, killedWhileStarting });
-    expect(exit(300, true, null), 'crashed on its own').to.equal(false);
-    expect(exit(300, true, 'SIGSEGV'), 'crashed on a signal of its own').to.equal(false);
-    expect(exit(300, false, 'SIGKILL', 2), 'killed while starting, the second time in a row').to.equal(true);
-    expect(exit(300, false, 'SIGKILL', 3), 'killed while starting, the third time in a row').to.equal(false);
-    expect(exit(300, true, 'SIGKILL'), 'killed once started').to.equal(true);
-    expect(exit(300, true, 'SIGTERM'), 'stopped once started').to.equal(true);
-    expect(exit(5000, false, 'SIGKILL', 3), 'lived long').to.equal(true);
+    // A worker that started resets its slot's count of workers killed while starting to 0.
+    const exit = (livedMs: number, signal: string | null, killedWhileStarting = 0) =>
+      endsBackoff({ livedMs, signal, killedWhileStarting });
+    expect(exit(300, null), 'crashed on its own').to.equal(false);
+    expect(exit(300, 'SIGSEGV'), 'crashed on a signal of its own').to.equal(false);
+    expect(exit(300, 'SIGKILL', 2), 'killed while starting, the second time in a row').to.equal(true);
+    expect(exit(300, 'SIGKILL', 3), 'killed while starting, the third time in a row').to.equal(false);
+    expect(exit(300, 'SIGKILL'), 'killed once started').to.equal(true);
+    expect(exit(300, 'SIGTERM'), 'stopped once started').to.equal(true);
+    expect(exit(5000, 'SIGKILL', 3), 'lived long').to.equal(true);
   });
 
   it('recycles a worker after --max-jobs, starting its replacement first, with no job lost', async () => {

@@ -41,10 +41,8 @@ const KILLS_WHILE_STARTING_BEFORE_BACKOFF = 3;
 
 export interface WorkerExit {
   livedMs: number;
-  /** The worker had said it started. */
-  started: boolean;
   signal: string | null;
-  /** The slot's workers killed from outside before they started, in a row, this one included. */
+  /** The slot's workers killed from outside before they started, in a row, this one included (0 once one starts). */
   killedWhileStarting: number;
 }
 
@@ -58,7 +56,7 @@ export interface WorkerExit {
 export function endsBackoff(exit: WorkerExit): boolean {
   if (exit.livedMs > STABLE_AFTER_MS) return true;
   if (!KILLED_FROM_OUTSIDE.has(exit.signal ?? '')) return false;
-  return exit.started || exit.killedWhileStarting < KILLS_WHILE_STARTING_BEFORE_BACKOFF;
+  return exit.killedWhileStarting < KILLS_WHILE_STARTING_BEFORE_BACKOFF;
 }
 
 /**
@@ -159,12 +157,7 @@ export class Supervisor {
     if (slot.retiring === child) slot.retiring = undefined;
     if (this.stopping || slot.child !== child) return; // draining or replaced: nothing to do
     if (!slot.childStarted && KILLED_FROM_OUTSIDE.has(signal ?? '')) slot.killedWhileStarting++;
-    const exit = {
-      livedMs: Date.now() - slot.startedAt,
-      started: slot.childStarted,
-      signal,
-      killedWhileStarting: slot.killedWhileStarting,
-    };
+    const exit = { livedMs: Date.now() - slot.startedAt, signal, killedWhileStarting: slot.killedWhileStarting };
     if (endsBackoff(exit)) {
       slot.backoffMs = this.options.restartBackoffMs;
     }
