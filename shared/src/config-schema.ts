@@ -53,6 +53,7 @@ export const WebSection = z
     // 0: GET /metrics on the web port itself; N: only on metrics_host:N, a listener of its own.
     metrics_port: port.default(0),
     metrics_host: z.string().min(1).default('127.0.0.1'),
+    nice: z.number().int().min(-20).max(19).default(0),
   })
   .strict();
 

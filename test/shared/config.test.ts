@@ -66,6 +66,12 @@ describe('configuration', () => {
       /^config: broker\.transport: .* \(from environment TOKENSERVER_BROKER__TRANSPORT\)$/,
     ],
     [
+      'a nice value out of range from the environment',
+      '[broker]\ntransport = "ipc"\n',
+      { TOKENSERVER_WEB__NICE: '-21' },
+      /^config: web\.nice: .*-20.* \(from environment TOKENSERVER_WEB__NICE\)$/,
+    ],
+    [
       'an unknown key from the environment',
       '[broker]\ntransport = "ipc"\n',
       { TOKENSERVER_WEB__PROT: '80' },

@@ -18,6 +18,7 @@ import { readVersionDocument } from './health-routes.js';
 import { observeRequests } from './observability/request-observer.js';
 import { registerSqliteWalGauge } from './observability/sqlite-wal-gauge.js';
 import { WebMetrics } from './observability/web-metrics.js';
+import { applyNice } from './process-nice.js';
 import { httpLimits, listen } from './server.js';
 import { withoutTokenSecrets } from './web-config.js';
 
@@ -37,6 +38,12 @@ const program = new Command('tokenserver-web')
 
 async function runWeb(configPath?: string): Promise<void> {
   const config = withoutTokenSecrets(loadConfigOrExit(configPath).config);
+  try {
+    applyNice(config.web.nice); // first: threads started from here on inherit it
+  } catch (err) {
+    process.stderr.write(`tokenserver-web: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   const log = createLogger('web', config);
   warnAboutUnsafeSettings(log, config);
   let prepared: Awaited<ReturnType<typeof prepareStore>>;
