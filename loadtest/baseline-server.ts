@@ -10,6 +10,7 @@ import type { BrokerStatus } from '@tokenserver/shared/client';
 import { createMetricsRegistry } from '@tokenserver/shared/metrics';
 import { createWebFront } from '@tokenserver/web/app';
 import { prepareStore } from '@tokenserver/web/db/bootstrap';
+import { applyNice } from '@tokenserver/web/process-nice';
 import { httpLimits, listen } from '@tokenserver/web/server';
 import { jobHandlers } from '@tokenserver/worker';
 import { emptyKeyFetchStats } from '@tokenserver/worker/auth/key-fetch-stats';
@@ -37,6 +38,7 @@ class InProcessJobs {
 
 async function serve(): Promise<void> {
   const { config } = loadConfigOrExit(process.env.TOKENSERVER_CONFIG);
+  applyNice(config.web.nice); // [web] nice, as the web front applies it
   const log = createLogger('baseline', config);
   const { store } = await prepareStore(config);
   const version = { source: 'loadtest/baseline-server.ts', version: 'baseline', commit: '', build: '' };

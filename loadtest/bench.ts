@@ -450,7 +450,9 @@ if (overloadJson.length > 0) json.overload = ROUNDS === 1 ? overloadJson[0] : ov
 
 const profiled = CPU_PROF_DIR === undefined ? '' : ` --cpu-prof ${CPU_PROF_DIR}`;
 const rounds = ROUNDS === 1 ? '' : ` --rounds ${ROUNDS}`;
-console.log(`\nnpm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}${rounds}${profiled}\n`);
+// The web front's [web] nice reaches both designs through the environment; the command line shows it when set.
+const nice = process.env.TOKENSERVER_WEB__NICE ? `TOKENSERVER_WEB__NICE=${process.env.TOKENSERVER_WEB__NICE} ` : '';
+console.log(`\n${nice}npm run bench -- --duration ${DURATION_S} --connections ${CONNECTIONS}${rounds}${profiled}\n`);
 console.log(
   '| case | baseline tokens/s (p50 / p99, web lag p99, its CPU wait p99) | brokered tokens/s (p50 / p99, web lag p99, its CPU wait p99) | brokered / baseline | unexpected |',
 );
