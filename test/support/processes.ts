@@ -125,24 +125,31 @@ export function isRunning(pid: number): boolean {
 export interface ProcStat {
   state: string;
   ppid: number;
-  /** User and system CPU time of every thread so far. */
+  /** User and system CPU time of every thread so far (of the one thread, for a thread's stat). */
   cpuSeconds: number;
+  /** Nice value (of the main thread, for a process: Linux keeps one per thread). */
+  nice: number;
 }
 
 /** Linux reports utime and stime in USER_HZ ticks, 100 a second on every architecture Node runs on. */
 const TICKS_PER_SECOND = 100;
 
-/** What /proc/PID/stat says of a process (Linux); undefined once it has exited. */
-export function procStat(pid: number): ProcStat | undefined {
+/** What /proc/PID/stat (or, with `tid`, one thread's /proc/PID/task/TID/stat) says (Linux); undefined once gone. */
+export function procStat(pid: number, tid?: number): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   } catch {
     return undefined;
   }
   // "pid (comm) state ppid …": comm may hold spaces and parentheses, so the fields are counted after the last ')'.
-  // Fields 3 (state), 4 (ppid), 14 (utime) and 15 (stime) of proc(5), here 0-based from field 3.
+  // Fields 3 (state), 4 (ppid), 14 (utime), 15 (stime) and 19 (nice) of proc(5), here 0-based from field 3.
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
-  return { state: fields[0] as string, ppid: Number(fields[1]), cpuSeconds: ticks / TICKS_PER_SECOND };
+  return {
+    state: fields[0] as string,
+    ppid: Number(fields[1]),
+    cpuSeconds: ticks / TICKS_PER_SECOND,
+    nice: Number(fields[16]),
+  };
 }

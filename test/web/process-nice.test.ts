@@ -1,20 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { expect } from 'chai';
 import { applyNice, NiceNotAppliedError } from '../../web/src/process-nice.js';
-import { runToExit } from '../support/processes.js';
+import { procStat, runToExit } from '../support/processes.js';
 import { TestStack, WEB_MAIN } from '../support/stack.js';
 
 // [web] nice: the web front's threads get the configured scheduling priority, and one that cannot be applied stops
 // the web front at start-up with a message.
 
-/** The nice value of every thread of process `pid` (field 19 of /proc/PID/task/TID/stat). */
+/** The nice value of every thread of process `pid`. */
 function threadNices(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((tid) => {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: count fields from the ')' that closes it.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[16]);
-  });
+  return readdirSync(`/proc/${pid}/task`).map((tid) => procStat(pid, Number(tid))?.nice ?? Number.NaN);
 }
 
 function systemError(code: string): Error {
