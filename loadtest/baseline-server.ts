@@ -38,7 +38,6 @@ class InProcessJobs {
 
 async function serve(): Promise<void> {
   const { config } = loadConfigOrExit(process.env.TOKENSERVER_CONFIG);
-  applyNice(config.web.nice); // [web] nice, as the web front applies it
   const log = createLogger('baseline', config);
   const { store } = await prepareStore(config);
   const version = { source: 'loadtest/baseline-server.ts', version: 'baseline', commit: '', build: '' };
@@ -58,6 +57,7 @@ function processesFromArgs(): number {
 if (cluster.isPrimary) {
   const { config } = loadConfigOrExit(process.env.TOKENSERVER_CONFIG);
   loadTokenSecrets(config.tokens, config.broker.run_dir, { create: true }); // before the children race for it
+  applyNice(config.web.nice); // [web] nice, as the web front applies it; the processes forked below inherit it
   const processes = processesFromArgs();
   for (let i = 0; i < processes; i++) cluster.fork();
   cluster.on('exit', (worker, code) => {
